@@ -1,0 +1,176 @@
+// Package authplugin is the contract between authplug and an authentication
+// plugin: how a plugin authenticates a login, stores and checks credentials,
+// and narrows the privileges of the sessions it authenticated. It also holds
+// the built-in MySQL password plugins.
+//
+// The fields mirror TiDB's extension AuthPlugin so that a TiDB plugin ports
+// with a thin shim. Two things differ on purpose: AuthenticateUser receives a
+// context (it may do network round trips) and returns per-session state, which
+// every later VerifyPrivilege call of that session receives; and requests are
+// passed by value, so the per-statement checks do not allocate.
+package authplugin
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/authplug/authplug/priv"
+)
+
+// Client-side plugin names that server plugins ask the client to use.
+const (
+	NativePasswordName      = "mysql_native_password"
+	CachingSHA2PasswordName = "caching_sha2_password"
+	ClearPasswordName       = "mysql_clear_password"
+)
+
+// AuthPlugin is a server-side authentication plugin.
+type AuthPlugin struct {
+	// Name is what CREATE USER ... IDENTIFIED WITH names.
+	Name string
+
+	// RequiredClientSidePlugin is the client plugin the client must switch to
+	// (e.g. mysql_clear_password for a token plugin). Empty means Name.
+	RequiredClientSidePlugin string
+
+	// AuthenticateUser decides a login. A nil error accepts it; state is kept
+	// with the session and passed to VerifyPrivilege and
+	// VerifyDynamicPrivilege. ctx carries the login deadline.
+	AuthenticateUser func(ctx context.Context, req AuthenticateRequest) (state any, err error)
+
+	// GenerateAuthString turns the password of CREATE/ALTER USER ... BY into
+	// the string stored for the account; false rejects the password.
+	GenerateAuthString func(password string) (string, bool)
+
+	// ValidateAuthString checks a stored string or one given with
+	// IDENTIFIED ... AS.
+	ValidateAuthString func(authString string) bool
+
+	// VerifyPrivilege is asked, for the session's own requests, only after the
+	// stored grants allowed the request: it can narrow, never widen. Optional.
+	VerifyPrivilege func(req AuthorizeRequest) bool
+
+	// VerifyDynamicPrivilege is VerifyPrivilege for dynamic privileges.
+	// Optional.
+	VerifyDynamicPrivilege func(req AuthorizeRequest) bool
+}
+
+// ClientPlugin returns the client-side plugin the client must use.
+func (p *AuthPlugin) ClientPlugin() string {
+	if p.RequiredClientSidePlugin != "" {
+		return p.RequiredClientSidePlugin
+	}
+	return p.Name
+}
+
+// Validate reports what makes p unusable: an empty name or a missing
+// required function.
+func (p *AuthPlugin) Validate() error {
+	if p == nil {
+		return errors.New("auth plugin is nil")
+	}
+	if p.Name == "" {
+		return errors.New("auth plugin name cannot be empty")
+	}
+	missing := func(f string) error { return fmt.Errorf("auth plugin %q: %s is required", p.Name, f) }
+	switch {
+	case p.AuthenticateUser == nil:
+		return missing("AuthenticateUser")
+	case p.GenerateAuthString == nil:
+		return missing("GenerateAuthString")
+	case p.ValidateAuthString == nil:
+		return missing("ValidateAuthString")
+	}
+	return nil
+}
+
+// AuthConn lets a plugin talk to the client during the login, for methods
+// that need more than the handshake's one response.
+type AuthConn interface {
+	// WriteAuthMoreData sends data in an AuthMoreData packet (0x01 prefix).
+	WriteAuthMoreData(ctx context.Context, data []byte) error
+	// ReadPacket reads the client's next packet.
+	ReadPacket(ctx context.Context) ([]byte, error)
+}
+
+// AuthenticateRequest is one login attempt, as AuthenticateUser sees it.
+type AuthenticateRequest struct {
+	// User is the user name the client sent (USER()).
+	User string
+	// Host is the host part of the account the login matched, e.g. "%".
+	Host string
+	// StoredPwd is the account's stored authentication string.
+	StoredPwd string
+	// InputPwd is the client's response for this plugin's client side: a
+	// scramble, or the cleartext password or token for mysql_clear_password.
+	InputPwd []byte
+	// Salt is the 20-byte nonce sent to the client in the handshake.
+	Salt []byte
+	// ConnState is the TLS state, nil on a connection without TLS.
+	ConnState *tls.ConnectionState
+	// SecureTransport is true on TLS and on a Unix socket, where a secret may
+	// cross in clear.
+	SecureTransport bool
+	// RemoteAddr is the client's address.
+	RemoteAddr net.Addr
+	// AuthConn is for further round trips; it may be nil when the host has
+	// none, and a plugin that needs one must then refuse the login.
+	AuthConn AuthConn
+}
+
+// AuthorizeRequest is one privilege check for a session authenticated by the
+// plugin.
+type AuthorizeRequest struct {
+	// User and Host are the session's login user and client host.
+	User string
+	Host string
+	// DB, Table and Column name the object; empty for a wider level.
+	DB     string
+	Table  string
+	Column string
+	// Priv is the static privilege asked for (VerifyPrivilege).
+	Priv priv.Mask
+	// PrivName is the dynamic privilege asked for (VerifyDynamicPrivilege).
+	PrivName string
+	// WithGrant is true when the check is for granting the privilege on.
+	WithGrant bool
+	// ConnState is the session's TLS state, nil without TLS.
+	ConnState *tls.ConnectionState
+	// ActiveRoles are the roles active in the session.
+	ActiveRoles []priv.Account
+	// SessionState is what AuthenticateUser returned for this session.
+	SessionState any
+}
+
+// Reserved is the set of plugin names an extension cannot take: the built-ins
+// here, and the names of other servers' plugins, so that an account created
+// for one never silently means something else here.
+var Reserved = map[string]bool{
+	NativePasswordName:              true,
+	CachingSHA2PasswordName:         true,
+	ClearPasswordName:               true,
+	"sha256_password":               true,
+	"auth_socket":                   true,
+	"mysql_no_login":                true,
+	"authentication_ldap_simple":    true,
+	"authentication_ldap_sasl":      true,
+	"authentication_kerberos":       true,
+	"authentication_pam":            true,
+	"authentication_windows":        true,
+	"authentication_fido":           true,
+	"authentication_webauthn":       true,
+	"authentication_openid_connect": true,
+	"tidb_sm3_password":             true,
+	"tidb_auth_token":               true,
+	"unix_socket":                   true,
+	"ed25519":                       true,
+	"client_ed25519":                true,
+	"dialog":                        true,
+}
+
+// ErrInsecureTransport refuses to take a secret over a connection that is
+// neither TLS nor a Unix socket.
+var ErrInsecureTransport = errors.New("authentication requires TLS or a Unix socket")

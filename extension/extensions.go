@@ -1,0 +1,85 @@
+package extension
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/authplug/authplug/authplugin"
+	"github.com/authplug/authplug/privilege"
+)
+
+// Extensions are the set-up extensions, in name order.
+type Extensions struct {
+	manifests []*Manifest
+}
+
+// Manifests lists the extensions.
+func (es *Extensions) Manifests() []*Manifest { return slices.Clone(es.manifests) }
+
+// AuthPlugins lists every extension's auth plugins.
+func (es *Extensions) AuthPlugins() []*authplugin.AuthPlugin {
+	var out []*authplugin.AuthPlugin
+	for _, m := range es.manifests {
+		out = append(out, m.authPlugins...)
+	}
+	return out
+}
+
+// DynamicPrivileges lists every extension's dynamic privileges, upper case.
+func (es *Extensions) DynamicPrivileges() []string {
+	var out []string
+	for _, m := range es.manifests {
+		for _, n := range m.dynPrivs {
+			out = append(out, strings.ToUpper(n))
+		}
+	}
+	return out
+}
+
+// NewManager returns a privilege manager over store that knows every
+// extension's plugins and dynamic privileges, plus what opts add.
+func (es *Extensions) NewManager(store privilege.Store, opts ...privilege.Option) (*privilege.Manager, error) {
+	all := append([]privilege.Option{
+		privilege.WithPlugins(es.AuthPlugins()...),
+		privilege.WithDynamicPrivileges(es.DynamicPrivileges()...),
+	}, opts...)
+	return privilege.NewManager(store, all...)
+}
+
+// Bootstrap runs every extension's bootstrap hook in name order, stopping at
+// the first error.
+func (es *Extensions) Bootstrap(ctx context.Context, b BootstrapContext) error {
+	for _, m := range es.manifests {
+		if m.bootstrap == nil {
+			continue
+		}
+		if err := m.bootstrap(ctx, b); err != nil {
+			return fmt.Errorf("extension %q: bootstrap: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+func (es *Extensions) close() {
+	for _, m := range slices.Backward(es.manifests) {
+		if m.close != nil {
+			m.close()
+		}
+	}
+}
+
+// NewSessionExtensions makes the event handlers of one new session.
+func (es *Extensions) NewSessionExtensions() *SessionExtensions {
+	s := &SessionExtensions{}
+	for _, m := range es.manifests {
+		if m.sessionHandlerFactory == nil {
+			continue
+		}
+		if h := m.sessionHandlerFactory(); h != nil {
+			s.handlers = append(s.handlers, namedHandler{m.name, h})
+		}
+	}
+	return s
+}

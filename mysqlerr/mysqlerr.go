@@ -1,0 +1,145 @@
+// Package mysqlerr defines the MySQL errors authplug returns, with the error
+// numbers and SQL states MySQL clients expect, so that a host can put them on
+// the wire unchanged and a caller can tell them apart with errors.As or Code.
+package mysqlerr
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// MySQL error numbers used by authplug.
+const (
+	ErAccessDenied       = 1045 // ER_ACCESS_DENIED_ERROR
+	ErDBAccessDenied     = 1044 // ER_DBACCESS_DENIED_ERROR
+	ErTableAccessDenied  = 1142 // ER_TABLEACCESS_DENIED_ERROR
+	ErColumnAccessDenied = 1143 // ER_COLUMNACCESS_DENIED_ERROR
+	ErNonexistingGrant   = 1141 // ER_NONEXISTING_GRANT
+	ErIllegalGrantForTbl = 1144 // ER_ILLEGAL_GRANT_FOR_TABLE
+	ErWrongUsage         = 1221 // ER_WRONG_USAGE
+	ErSpecificAccess     = 1227 // ER_SPECIFIC_ACCESS_DENIED_ERROR
+	ErCannotUser         = 1396 // ER_CANNOT_USER
+	ErPluginNotLoaded    = 1524 // ER_PLUGIN_IS_NOT_LOADED
+	ErRoleNotGranted     = 3530 // ER_ROLE_NOT_GRANTED
+	ErPasswordFormat     = 1827 // ER_PASSWORD_FORMAT
+	ErSyntax             = 1064 // ER_PARSE_ERROR
+)
+
+// Error is a MySQL error: number, SQL state and message, as a client sees it.
+type Error struct {
+	Code     uint16
+	SQLState string
+	Message  string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("Error %d (%s): %s", e.Code, e.SQLState, e.Message)
+}
+
+// New returns an error with the given number, state and formatted message.
+func New(code uint16, state, format string, args ...any) *Error {
+	return &Error{Code: code, SQLState: state, Message: fmt.Sprintf(format, args...)}
+}
+
+// Code returns the MySQL error number in err's chain, or 0 when there is none.
+func Code(err error) uint16 {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return 0
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "YES"
+	}
+	return "NO"
+}
+
+// AccessDenied is the login refusal (1045). It is deliberately the same for an
+// unknown user, a wrong password and an unusable account, so that a client
+// cannot learn which accounts exist.
+func AccessDenied(user, host string, usingPassword bool) *Error {
+	return New(ErAccessDenied, "28000", "Access denied for user '%s'@'%s' (using password: %s)", user, host, yesNo(usingPassword))
+}
+
+// DBAccessDenied is 1044, a database-level refusal.
+func DBAccessDenied(user, host, db string) *Error {
+	return New(ErDBAccessDenied, "42000", "Access denied for user '%s'@'%s' to database '%s'", user, host, db)
+}
+
+// TableAccessDenied is 1142; command is the privilege's name, e.g. SELECT.
+func TableAccessDenied(command, user, host, table string) *Error {
+	return New(ErTableAccessDenied, "42000", "%s command denied to user '%s'@'%s' for table '%s'", command, user, host, table)
+}
+
+// ColumnAccessDenied is 1143.
+func ColumnAccessDenied(command, user, host, column, table string) *Error {
+	return New(ErColumnAccessDenied, "42000", "%s command denied to user '%s'@'%s' for column '%s' in table '%s'", command, user, host, column, table)
+}
+
+// SpecificAccessDenied is 1227: the operation needs one of privs.
+func SpecificAccessDenied(privs ...string) *Error {
+	return New(ErSpecificAccess, "42000", "Access denied; you need (at least one of) the %s privilege(s) for this operation", strings.Join(privs, ", "))
+}
+
+// PluginNotLoaded is 1524.
+func PluginNotLoaded(name string) *Error {
+	return New(ErPluginNotLoaded, "HY000", "Plugin '%s' is not loaded", name)
+}
+
+// CannotUser is 1396: op is the statement (CREATE USER, DROP ROLE, ...), who
+// the accounts it failed for, already quoted.
+func CannotUser(op, who string) *Error {
+	return New(ErCannotUser, "HY000", "Operation %s failed for %s", op, who)
+}
+
+// NonexistingGrant is 1141, a REVOKE of something never granted.
+func NonexistingGrant(user, host string) *Error {
+	return New(ErNonexistingGrant, "42000", "There is no such grant defined for user '%s' on host '%s'", user, host)
+}
+
+// IllegalGrantForTable is 1144: a privilege that does not exist at table or
+// column level.
+func IllegalGrantForTable() *Error {
+	return New(ErIllegalGrantForTbl, "42000", "Illegal GRANT/REVOKE command; please consult the manual to see which privileges can be used")
+}
+
+// WrongUsage is 1221, e.g. "DB GRANT" and "GLOBAL PRIVILEGES".
+func WrongUsage(a, b string) *Error {
+	return New(ErWrongUsage, "HY000", "Incorrect usage of %s and %s", a, b)
+}
+
+// RoleNotGranted is 3530; role and user are already quoted account names.
+func RoleNotGranted(role, user string) *Error {
+	return New(ErRoleNotGranted, "HY000", "%s is not granted to %s", role, user)
+}
+
+// PasswordFormat is 1827, an AS string the plugin rejects.
+func PasswordFormat() *Error {
+	return New(ErPasswordFormat, "HY000", "The password hash doesn't have the expected format.")
+}
+
+// UnknownPrivilege refuses a dynamic privilege that no extension registered.
+// MySQL reports it as a syntax error (1064); the message says which name.
+func UnknownPrivilege(name string) *Error {
+	return New(ErSyntax, "42000", "Unknown privilege '%s'", name)
+}
+
+// NotValidPassword is 1819: the plugin refused to make a credential from
+// the password.
+func NotValidPassword() *Error {
+	return New(1819, "HY000", "Your password does not satisfy the current policy requirements")
+}
+
+// UnknownAuthID is 3523: a role or account that does not exist.
+func UnknownAuthID(who string) *Error {
+	return New(3523, "HY000", "Unknown authorization ID %s", who)
+}
+
+// RoleGrantedToItself is 3573: the GRANT would make a loop of roles.
+func RoleGrantedToItself(user, role string) *Error {
+	return New(3573, "HY000", "User account %s is directly or indirectly granted to the role %s. The GRANT would create a loop in the role graph.", user, role)
+}

@@ -1,0 +1,323 @@
+// Package privilege decides who may log in and what each session may do.
+//
+// A request is allowed only if the stored grants allow it and, for the
+// session's own requests, the session's auth plugin allows it too: the
+// plugin can narrow a session (token scopes), never widen it. Checks on
+// behalf of another account (a view's definer, the target of ALTER USER) use
+// the stored grants only.
+package privilege
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/authplug/authplug/authplugin"
+	"github.com/authplug/authplug/mysqlerr"
+	"github.com/authplug/authplug/priv"
+)
+
+// Manager makes the privilege decisions over a Store.
+type Manager struct {
+	store         Store
+	plugins       map[string]*authplugin.AuthPlugin
+	dynamic       map[string]bool
+	defaultPlugin string
+	log           *slog.Logger
+	now           func() time.Time
+	lockout       lockout
+}
+
+// Option configures a Manager.
+type Option func(*Manager) error
+
+// WithPlugins adds auth plugins beside the built-in password plugins. Two
+// plugins with one name are an error.
+func WithPlugins(ps ...*authplugin.AuthPlugin) Option {
+	return func(m *Manager) error {
+		for _, p := range ps {
+			if err := p.Validate(); err != nil {
+				return err
+			}
+			if m.plugins[p.Name] != nil {
+				return fmt.Errorf("auth plugin %q is registered twice", p.Name)
+			}
+			m.plugins[p.Name] = p
+		}
+		return nil
+	}
+}
+
+// WithDynamicPrivileges makes names grantable beside MySQL's own dynamic
+// privileges.
+func WithDynamicPrivileges(names ...string) Option {
+	return func(m *Manager) error {
+		for _, n := range names {
+			if n == "" {
+				return errors.New("dynamic privilege name cannot be empty")
+			}
+			m.dynamic[strings.ToUpper(n)] = true
+		}
+		return nil
+	}
+}
+
+// WithLogger sets where login refusals and their reasons are logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(m *Manager) error { m.log = l; return nil }
+}
+
+// WithClock replaces time.Now, for lockout tests.
+func WithClock(now func() time.Time) Option {
+	return func(m *Manager) error { m.now = now; return nil }
+}
+
+// WithDefaultPlugin names the plugin offered to a user with no account
+// (default caching_sha2_password), so that the handshake of an unknown user
+// looks like that of a real one.
+func WithDefaultPlugin(name string) Option {
+	return func(m *Manager) error { m.defaultPlugin = name; return nil }
+}
+
+// NewManager returns a Manager with the built-in password plugins and
+// MySQL's dynamic privileges, plus what opts add.
+func NewManager(store Store, opts ...Option) (*Manager, error) {
+	if store == nil {
+		return nil, errors.New("privilege: nil store")
+	}
+	m := &Manager{
+		store:         store,
+		plugins:       map[string]*authplugin.AuthPlugin{},
+		dynamic:       map[string]bool{},
+		defaultPlugin: authplugin.CachingSHA2PasswordName,
+		log:           slog.Default(),
+		now:           time.Now,
+	}
+	m.lockout.init()
+	for _, n := range mysqlDynamicPrivileges {
+		m.dynamic[n] = true
+	}
+	builtins := WithPlugins(authplugin.NativePassword(), authplugin.CachingSHA2Password())
+	for _, o := range append([]Option{builtins}, opts...) {
+		if err := o(m); err != nil {
+			return nil, fmt.Errorf("privilege: %w", err)
+		}
+	}
+	if m.plugins[m.defaultPlugin] == nil {
+		return nil, fmt.Errorf("privilege: default plugin %q is not registered", m.defaultPlugin)
+	}
+	return m, nil
+}
+
+// mysqlDynamicPrivileges are MySQL 8's own dynamic privileges.
+var mysqlDynamicPrivileges = []string{
+	"APPLICATION_PASSWORD_ADMIN", "AUDIT_ABORT_EXEMPT", "AUDIT_ADMIN", "AUTHENTICATION_POLICY_ADMIN",
+	"BACKUP_ADMIN", "BINLOG_ADMIN", "BINLOG_ENCRYPTION_ADMIN", "CLONE_ADMIN", "CONNECTION_ADMIN",
+	"ENCRYPTION_KEY_ADMIN", "FIREWALL_EXEMPT", "FLUSH_OPTIMIZER_COSTS", "FLUSH_PRIVILEGES",
+	"FLUSH_STATUS", "FLUSH_TABLES", "FLUSH_USER_RESOURCES", "GROUP_REPLICATION_ADMIN",
+	"GROUP_REPLICATION_STREAM", "INNODB_REDO_LOG_ARCHIVE", "INNODB_REDO_LOG_ENABLE",
+	"OPTIMIZE_LOCAL_TABLE", "PASSWORDLESS_USER_ADMIN", "PERSIST_RO_VARIABLES_ADMIN",
+	"REPLICATION_APPLIER", "REPLICATION_SLAVE_ADMIN", "RESOURCE_GROUP_ADMIN", "RESOURCE_GROUP_USER",
+	"ROLE_ADMIN", "SENSITIVE_VARIABLES_OBSERVER", "SERVICE_CONNECTION_ADMIN",
+	"SESSION_VARIABLES_ADMIN", "SET_ANY_DEFINER", "ALLOW_NONEXISTENT_DEFINER", "SHOW_ROUTINE",
+	"SKIP_QUERY_REWRITE", "SYSTEM_USER", "SYSTEM_VARIABLES_ADMIN", "TABLE_ENCRYPTION_ADMIN",
+	"TELEMETRY_LOG_ADMIN", "TRANSACTION_GTID_TAG", "XA_RECOVER_ADMIN",
+}
+
+// Plugin returns the plugin registered under name, or nil.
+func (m *Manager) Plugin(name string) *authplugin.AuthPlugin { return m.plugins[name] }
+
+// IsDynamicPrivilege reports whether name (any case) can be granted.
+func (m *Manager) IsDynamicPrivilege(name string) bool { return m.dynamic[strings.ToUpper(name)] }
+
+// Snapshot returns the store's current snapshot.
+func (m *Manager) Snapshot() *Snapshot { return m.store.Snapshot() }
+
+// Update changes the store (which must be an Updater), checking what users
+// say: plugins must be loaded, passwords go through GenerateAuthString and
+// AS strings through ValidateAuthString, dynamic privileges must be known.
+func (m *Manager) Update(fn func(tx *Tx) error) error {
+	u, ok := m.store.(Updater)
+	if !ok {
+		return errors.New("privilege: the store is read-only")
+	}
+	return u.Update(func(tx *Tx) error {
+		tx.plugin, tx.isDynamic = m.Plugin, m.IsDynamicPrivilege
+		return fn(tx)
+	})
+}
+
+// ClientPluginFor returns the client-side plugin a login as user from addr
+// must use. A user with no account, or whose plugin is not loaded, gets the
+// default plugin's, so the handshake does not tell whether an account exists.
+func (m *Manager) ClientPluginFor(user string, addr net.Addr) string {
+	if e := m.store.Snapshot().match(user, clientOf(addr)); e != nil {
+		if p := m.plugins[e.user.Plugin]; p != nil {
+			return p.ClientPlugin()
+		}
+	}
+	return m.plugins[m.defaultPlugin].ClientPlugin()
+}
+
+// LoginRequest is what the host knows of a login attempt.
+type LoginRequest struct {
+	User       string
+	RemoteAddr net.Addr // *net.TCPAddr or *net.UnixAddr
+	ConnState  *tls.ConnectionState
+	// AuthData is the client's response for the account's client plugin.
+	AuthData []byte
+	Salt     []byte
+	AuthConn authplugin.AuthConn
+}
+
+// ConnectionVerification authenticates a login and returns its session.
+//
+// Every refusal is the same 1045 to the client, whatever the reason (unknown
+// user, wrong credentials, unknown plugin, locked account, cleartext without
+// TLS); the reason goes to the log. A locked account is refused before its
+// plugin is called, and a plugin's error counts as a failed login for
+// FAILED_LOGIN_ATTEMPTS.
+func (m *Manager) ConnectionVerification(ctx context.Context, req LoginRequest) (*Session, error) {
+	c := clientOf(req.RemoteAddr)
+	_, unix := req.RemoteAddr.(*net.UnixAddr)
+	secure := req.ConnState != nil || unix
+	deny := func(reason string, err error) (*Session, error) {
+		m.log.LogAttrs(ctx, slog.LevelWarn, "login refused",
+			slog.String("user", req.User), slog.String("client", c.host()),
+			slog.String("reason", reason), slog.Any("error", err))
+		return nil, mysqlerr.AccessDenied(req.User, c.host(), len(req.AuthData) > 0)
+	}
+
+	snap := m.store.Snapshot()
+	e := snap.match(req.User, c)
+	if e == nil {
+		return deny("no such account", nil)
+	}
+	u := e.user
+	if u.Locked {
+		return deny("account is locked", nil)
+	}
+	now := m.now()
+	if until, blocked := m.lockout.blocked(u, now); blocked {
+		end := "until unlocked"
+		if u.PasswordLockDays > 0 {
+			end = "until " + until.Format(time.RFC3339)
+		}
+		return deny(fmt.Sprintf("account blocked %s after %d consecutive failed logins", end, u.FailedLoginAttempts), nil)
+	}
+	if u.RequireSecureTransport && req.ConnState == nil {
+		return deny("account requires TLS", nil)
+	}
+	p := m.plugins[u.Plugin]
+	if p == nil {
+		return deny(fmt.Sprintf("plugin %q is not loaded", u.Plugin), nil)
+	}
+	if p.ClientPlugin() == authplugin.ClearPasswordName && !secure {
+		return deny("cleartext credentials over a connection without TLS", authplugin.ErrInsecureTransport)
+	}
+	if err := ctx.Err(); err != nil {
+		return deny("login deadline passed", err)
+	}
+	state, err := authenticate(ctx, p, authplugin.AuthenticateRequest{
+		User:            req.User,
+		Host:            u.Account.Host,
+		StoredPwd:       u.AuthString,
+		InputPwd:        req.AuthData,
+		Salt:            req.Salt,
+		ConnState:       req.ConnState,
+		SecureTransport: secure,
+		RemoteAddr:      req.RemoteAddr,
+		AuthConn:        req.AuthConn,
+	})
+	if err != nil {
+		m.lockout.failed(u, now)
+		return deny("authentication failed", err)
+	}
+	m.lockout.succeeded(u)
+
+	s := &Session{
+		m:         m,
+		user:      req.User,
+		host:      c.host(),
+		account:   u.Account,
+		plugin:    p,
+		state:     state,
+		connState: req.ConnState,
+	}
+	s.ident.Store(&identity{roles: grantedOnly(e, e.defaultRoles)})
+	m.log.LogAttrs(ctx, slog.LevelDebug, "login accepted",
+		slog.String("user", req.User), slog.String("client", c.host()),
+		slog.String("account", u.Account.String()), slog.String("plugin", p.Name))
+	return s, nil
+}
+
+// authenticate calls the plugin, turning a panic on hostile input into a
+// refused login.
+func authenticate(ctx context.Context, p *authplugin.AuthPlugin, req authplugin.AuthenticateRequest) (state any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("auth plugin %q panicked: %v", p.Name, r)
+		}
+	}()
+	return p.AuthenticateUser(ctx, req)
+}
+
+func grantedOnly(e *entry, roles []priv.Account) []priv.Account {
+	var out []priv.Account
+	for _, r := range roles {
+		if _, ok := e.roles[r]; ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// RequestVerificationWithUser checks a request on behalf of account a, which
+// is not a session's user (a view's definer, the target of ALTER USER): the
+// stored grants of a with its default roles decide; no plugin is asked.
+func (m *Manager) RequestVerificationWithUser(a priv.Account, db, table, column string, p priv.Mask) error {
+	db, table, column = strings.ToLower(db), strings.ToLower(table), strings.ToLower(column)
+	if m.store.Snapshot().withDefaults(a).allows(db, table, column, p) {
+		return nil
+	}
+	return denied(a.User, a.Host, db, table, column, p)
+}
+
+// RequestDynamicVerificationWithUser is RequestVerificationWithUser for a
+// dynamic privilege.
+func (m *Manager) RequestDynamicVerificationWithUser(a priv.Account, name string, withGrant bool) error {
+	name = strings.ToUpper(name)
+	if m.dynamic[name] && m.store.Snapshot().withDefaults(a).allowsDynamic(name, withGrant) {
+		return nil
+	}
+	return mysqlerr.SpecificAccessDenied(name)
+}
+
+// denied is the MySQL error for a refused request, by the level it named.
+func denied(user, host, db, table, column string, p priv.Mask) error {
+	switch {
+	case column != "":
+		return mysqlerr.ColumnAccessDenied(p.Name(), user, host, column, table)
+	case table != "":
+		return mysqlerr.TableAccessDenied(p.Name(), user, host, table)
+	case db != "":
+		return mysqlerr.DBAccessDenied(user, host, db)
+	}
+	return mysqlerr.SpecificAccessDenied(p.Names()...)
+}
+
+// IsMySQLDynamicPrivilege reports whether name (any case) is one of MySQL's
+// own dynamic privileges, which extensions cannot register again.
+func IsMySQLDynamicPrivilege(name string) bool {
+	for _, n := range mysqlDynamicPrivileges {
+		if strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,189 @@
+package privilege
+
+import (
+	"crypto/tls"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"github.com/authplug/authplug/authplugin"
+	"github.com/authplug/authplug/mysqlerr"
+	"github.com/authplug/authplug/priv"
+)
+
+// Session is one authenticated connection's privilege context. Its plugin
+// and plugin state are fixed at login: an account that later switches plugin
+// affects new sessions only.
+type Session struct {
+	m         *Manager
+	user      string // as the client sent it: USER()
+	host      string // client host, for messages
+	account   priv.Account
+	plugin    *authplugin.AuthPlugin
+	state     any
+	connState *tls.ConnectionState
+
+	ident atomic.Pointer[identity]
+	view  atomic.Pointer[view]
+}
+
+// identity is what the session acts as; replaced whole on SET ROLE or
+// impersonation, so a concurrent check sees the old or the new one.
+type identity struct {
+	roles  []priv.Account // active roles of the session's own account
+	target *priv.Account  // the account acted as, nil when not impersonating
+}
+
+// view caches the stored privileges of one identity in one snapshot, so that
+// a check costs a few loads and map lookups.
+type view struct {
+	snap   *Snapshot
+	ident  *identity
+	grants *grantSet
+}
+
+func (s *Session) current() *view {
+	snap := s.m.store.Snapshot()
+	id := s.ident.Load()
+	if v := s.view.Load(); v != nil && v.snap == snap && v.ident == id {
+		return v
+	}
+	v := &view{snap: snap, ident: id}
+	if id.target != nil {
+		v.grants = snap.withDefaults(*id.target)
+	} else {
+		v.grants = snap.effective(s.account, id.roles)
+	}
+	s.view.Store(v)
+	return v
+}
+
+// User is the user name the client logged in with (USER()).
+func (s *Session) User() string { return s.user }
+
+// Host is the client's host as messages show it.
+func (s *Session) Host() string { return s.host }
+
+// AuthenticatedAccount is the account the login matched.
+func (s *Session) AuthenticatedAccount() priv.Account { return s.account }
+
+// Account is the account the session acts as (CURRENT_USER()): the target
+// while impersonating, else the authenticated account.
+func (s *Session) Account() priv.Account {
+	if t := s.ident.Load().target; t != nil {
+		return *t
+	}
+	return s.account
+}
+
+// Impersonating returns the account acted as, if any.
+func (s *Session) Impersonating() (priv.Account, bool) {
+	if t := s.ident.Load().target; t != nil {
+		return *t, true
+	}
+	return priv.Account{}, false
+}
+
+// Plugin is the plugin that authenticated the session.
+func (s *Session) Plugin() *authplugin.AuthPlugin { return s.plugin }
+
+// State is what the plugin's AuthenticateUser returned.
+func (s *Session) State() any { return s.state }
+
+// ConnState is the session's TLS state, nil without TLS.
+func (s *Session) ConnState() *tls.ConnectionState { return s.connState }
+
+// ActiveRoles are the roles active for the session's own account.
+func (s *Session) ActiveRoles() []priv.Account { return slices.Clone(s.ident.Load().roles) }
+
+// SetActiveRoles is SET ROLE: every role must be granted to the session's
+// account (3530). Roles revoked later stop counting at once.
+func (s *Session) SetActiveRoles(roles []priv.Account) error {
+	e := s.m.store.Snapshot().users[s.account]
+	for _, r := range roles {
+		if e == nil || !hasKey(e.roles, r) {
+			return mysqlerr.RoleNotGranted(r.Backquoted(), s.account.Backquoted())
+		}
+	}
+	for {
+		old := s.ident.Load()
+		next := &identity{roles: slices.Clone(roles), target: old.target}
+		if s.ident.CompareAndSwap(old, next) {
+			return nil
+		}
+	}
+}
+
+// RequestVerification checks the session's own request for privilege p on
+// db.table.column (empty names for wider levels): the stored grants must
+// allow it, and then the session's plugin. While impersonating, the stored
+// grants are the target's and the plugin still judges with the caller's
+// session state, so impersonation never widens what the caller's
+// credentials allow.
+func (s *Session) RequestVerification(db, table, column string, p priv.Mask) error {
+	db, table, column = strings.ToLower(db), strings.ToLower(table), strings.ToLower(column)
+	v := s.current()
+	if v.grants.allows(db, table, column, p) && s.pluginAllows(v, db, table, column, p) {
+		return nil
+	}
+	return s.denied(db, table, column, p)
+}
+
+func (s *Session) pluginAllows(v *view, db, table, column string, p priv.Mask) bool {
+	f := s.plugin.VerifyPrivilege
+	return f == nil || f(authplugin.AuthorizeRequest{
+		User: s.user, Host: s.host, DB: db, Table: table, Column: column, Priv: p,
+		ConnState: s.connState, ActiveRoles: v.ident.roles, SessionState: s.state,
+	})
+}
+
+func (s *Session) denied(db, table, column string, p priv.Mask) error {
+	a := s.Account()
+	user, host := s.user, s.host
+	if _, ok := s.Impersonating(); ok {
+		user, host = a.User, a.Host
+	}
+	return denied(user, host, db, table, column, p)
+}
+
+// RequestDynamicVerification checks a dynamic privilege (WITH GRANT OPTION
+// when withGrant), stored grants first, then the plugin.
+func (s *Session) RequestDynamicVerification(name string, withGrant bool) error {
+	name = strings.ToUpper(name)
+	v := s.current()
+	if s.m.dynamic[name] && v.grants.allowsDynamic(name, withGrant) {
+		f := s.plugin.VerifyDynamicPrivilege
+		if f == nil || f(authplugin.AuthorizeRequest{
+			User: s.user, Host: s.host, PrivName: name, WithGrant: withGrant,
+			ConnState: s.connState, ActiveRoles: v.ident.roles, SessionState: s.state,
+		}) {
+			return nil
+		}
+	}
+	return mysqlerr.SpecificAccessDenied(name)
+}
+
+// CanImpersonate reports whether the session's authenticated account was
+// granted PROXY ON target (error 1227 naming PROXY if not). It asks the
+// caller's own grants, never those of an account being acted as, so
+// impersonation does not chain.
+func (s *Session) CanImpersonate(target priv.Account) error {
+	snap := s.m.store.Snapshot()
+	if snap.CanProxy(s.account, target) && snap.users[target] != nil {
+		return nil
+	}
+	return mysqlerr.SpecificAccessDenied("PROXY")
+}
+
+// Impersonate makes the session act as target until the returned restore
+// function is called (EXECUTE AS ... / REVERT). restore puts back exactly
+// the identity the session had before, and may be called more than once.
+func (s *Session) Impersonate(target priv.Account) (restore func(), err error) {
+	if err := s.CanImpersonate(target); err != nil {
+		return nil, err
+	}
+	old := s.ident.Load()
+	t := target
+	s.ident.Store(&identity{roles: old.roles, target: &t})
+	return func() { s.ident.Store(old) }, nil
+}

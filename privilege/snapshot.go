@@ -1,0 +1,204 @@
+package privilege
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+
+	"github.com/authplug/authplug/priv"
+)
+
+// User is an account's own row: how it authenticates and whether it may.
+// A role is an account too (created locked, so it cannot log in).
+type User struct {
+	Account    priv.Account `json:"account"`
+	Plugin     string       `json:"plugin"`
+	AuthString string       `json:"auth_string,omitempty"`
+	Locked     bool         `json:"locked,omitempty"`
+	// RequireSecureTransport is REQUIRE SSL: logins without TLS are refused.
+	RequireSecureTransport bool `json:"require_ssl,omitempty"`
+	// FailedLoginAttempts and PasswordLockDays are MySQL 8's
+	// FAILED_LOGIN_ATTEMPTS and PASSWORD_LOCK_TIME; both must be non-zero for
+	// tracking. PasswordLockDays < 0 is UNBOUNDED.
+	FailedLoginAttempts int `json:"failed_login_attempts,omitempty"`
+	PasswordLockDays    int `json:"password_lock_days,omitempty"`
+}
+
+// entry is one account in a snapshot. Every field is immutable once the
+// snapshot is published; a transaction copies what it changes.
+type entry struct {
+	user         *User
+	host         hostMatcher
+	grants       *grantSet
+	roles        map[priv.Account]bool // roles granted to this account -> WITH ADMIN OPTION
+	defaultRoles []priv.Account
+	proxies      map[priv.Account]bool // accounts this one may act as -> WITH GRANT OPTION
+}
+
+// Snapshot is an immutable view of every account and grant. Checks read one
+// snapshot from start to end, so a check never sees half of a change.
+type Snapshot struct {
+	users map[priv.Account]*entry
+	// byName holds, for each user name, its accounts most specific host
+	// first; anonymous accounts (user '') are under "".
+	byName map[string][]*entry
+	// defaults caches the privileges of an account with its default roles,
+	// for checks on behalf of a user without a session (definers, targets).
+	defaults sync.Map // *entry -> *grantSet
+}
+
+func newSnapshot() *Snapshot {
+	return &Snapshot{users: map[priv.Account]*entry{}, byName: map[string][]*entry{}}
+}
+
+// User returns the account's row.
+func (s *Snapshot) User(a priv.Account) (User, bool) {
+	e := s.users[a]
+	if e == nil {
+		return User{}, false
+	}
+	return *e.user, true
+}
+
+// Users lists every account, sorted by user then host.
+func (s *Snapshot) Users() []User {
+	out := make([]User, 0, len(s.users))
+	for _, e := range s.users {
+		out = append(out, *e.user)
+	}
+	slices.SortFunc(out, func(a, b User) int { return compareAccounts(a.Account, b.Account) })
+	return out
+}
+
+// Len is the number of accounts, roles included.
+func (s *Snapshot) Len() int { return len(s.users) }
+
+// GrantedRoles lists the roles granted to a, sorted.
+func (s *Snapshot) GrantedRoles(a priv.Account) []priv.Account {
+	e := s.users[a]
+	if e == nil {
+		return nil
+	}
+	return sortedKeys(e.roles)
+}
+
+// DefaultRoles lists a's default roles.
+func (s *Snapshot) DefaultRoles(a priv.Account) []priv.Account {
+	if e := s.users[a]; e != nil {
+		return slices.Clone(e.defaultRoles)
+	}
+	return nil
+}
+
+// CanProxy reports whether proxy was granted PROXY ON target.
+func (s *Snapshot) CanProxy(proxy, target priv.Account) bool {
+	e := s.users[proxy]
+	if e == nil {
+		return false
+	}
+	_, ok := e.proxies[target]
+	return ok
+}
+
+func compareAccounts(a, b priv.Account) int {
+	return cmp.Or(cmp.Compare(a.User, b.User), cmp.Compare(a.Host, b.Host))
+}
+
+func sortedKeys(m map[priv.Account]bool) []priv.Account {
+	out := make([]priv.Account, 0, len(m))
+	for a := range m {
+		out = append(out, a)
+	}
+	slices.SortFunc(out, compareAccounts)
+	return out
+}
+
+// match finds the account a login as user from c uses: MySQL's rule, the
+// first match in the table sorted by host specificity, and for equal hosts a
+// named user before the anonymous one.
+func (s *Snapshot) match(user string, c client) *entry {
+	named := firstMatch(s.byName[user], c)
+	if user == "" {
+		return named
+	}
+	anon := firstMatch(s.byName[""], c)
+	switch {
+	case named == nil:
+		return anon
+	case anon == nil:
+		return named
+	case anon.host.rank() < named.host.rank():
+		return anon
+	}
+	return named
+}
+
+func firstMatch(es []*entry, c client) *entry {
+	for _, e := range es {
+		if e.host.matches(c) {
+			return e
+		}
+	}
+	return nil
+}
+
+// effective returns the stored privileges of account a with roles active:
+// its own grants and those of each active role still granted to it, and of
+// the roles granted to those roles.
+func (s *Snapshot) effective(a priv.Account, roles []priv.Account) *grantSet {
+	e := s.users[a]
+	if e == nil {
+		return emptyGrants
+	}
+	var active []*entry
+	seen := map[priv.Account]bool{a: true}
+	var walk func(r priv.Account)
+	walk = func(r priv.Account) {
+		if seen[r] {
+			return
+		}
+		seen[r] = true
+		re := s.users[r]
+		if re == nil {
+			return
+		}
+		active = append(active, re)
+		for sub := range re.roles {
+			walk(sub)
+		}
+	}
+	for _, r := range roles {
+		if _, granted := e.roles[r]; granted {
+			walk(r)
+		}
+	}
+	if len(active) == 0 {
+		return e.grants
+	}
+	g := e.grants.clone()
+	for _, re := range active {
+		g.union(re.grants)
+	}
+	return g
+}
+
+// withDefaults is effective(a, a's default roles), cached per snapshot.
+func (s *Snapshot) withDefaults(a priv.Account) *grantSet {
+	e := s.users[a]
+	if e == nil {
+		return emptyGrants
+	}
+	if g, ok := s.defaults.Load(e); ok {
+		return g.(*grantSet)
+	}
+	g := s.effective(a, e.defaultRoles)
+	s.defaults.Store(e, g)
+	return g
+}
+
+func sortByHost(es []*entry) {
+	slices.SortFunc(es, func(a, b *entry) int {
+		return cmp.Or(cmp.Compare(a.host.rank(), b.host.rank()),
+			cmp.Compare(a.user.Account.Host, b.user.Account.Host))
+	})
+}

@@ -1,0 +1,485 @@
+package privilege
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/authplug/authplug/authplugin"
+	"github.com/authplug/authplug/mysqlerr"
+	"github.com/authplug/authplug/priv"
+)
+
+// Store is where stored accounts and grants come from. Snapshot is called on
+// every check and must be cheap: return the current immutable snapshot.
+type Store interface {
+	Snapshot() *Snapshot
+}
+
+// Updater is a Store that can change: Update runs fn on a transaction over a
+// copy of the current snapshot and publishes the copy only if fn returns nil.
+type Updater interface {
+	Update(fn func(tx *Tx) error) error
+}
+
+// MemStore keeps accounts and grants in memory. Reads load a pointer; writes
+// are serialized, build a new snapshot and swap it in atomically.
+type MemStore struct {
+	mu      sync.Mutex
+	cur     atomic.Pointer[Snapshot]
+	persist func(*Snapshot) error
+}
+
+// StoreOption configures a MemStore.
+type StoreOption func(*MemStore)
+
+// WithPersist has every change saved by fn before it is published; an error
+// from fn abandons the change, so memory never runs ahead of storage.
+func WithPersist(fn func(*Snapshot) error) StoreOption {
+	return func(s *MemStore) { s.persist = fn }
+}
+
+// NewMemStore returns an empty store.
+func NewMemStore(opts ...StoreOption) *MemStore {
+	s := &MemStore{}
+	for _, o := range opts {
+		o(s)
+	}
+	s.cur.Store(newSnapshot())
+	return s
+}
+
+// Snapshot returns the current snapshot.
+func (s *MemStore) Snapshot() *Snapshot { return s.cur.Load() }
+
+// Update applies fn as one change. Names are stored as given and dynamic
+// privileges are not checked against a registry: use Manager.Update for
+// changes that come from users.
+func (s *MemStore) Update(fn func(tx *Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx := newTx(s.cur.Load())
+	if err := fn(tx); err != nil {
+		return err
+	}
+	next := tx.commit()
+	if s.persist != nil {
+		if err := s.persist(next); err != nil {
+			return fmt.Errorf("saving grants: %w", err)
+		}
+	}
+	s.cur.Store(next)
+	return nil
+}
+
+// Tx is a change being built. It is not safe for concurrent use.
+type Tx struct {
+	base  *Snapshot
+	users map[priv.Account]*entry
+	owned map[*entry]bool // entries copied in this transaction
+	names map[string]bool // user names whose login order must be rebuilt
+
+	// set by Manager.Update; nil in a raw MemStore.Update
+	plugin    func(name string) *authplugin.AuthPlugin
+	isDynamic func(name string) bool
+}
+
+func newTx(base *Snapshot) *Tx {
+	return &Tx{base: base, users: maps.Clone(base.users), owned: map[*entry]bool{}, names: map[string]bool{}}
+}
+
+func (tx *Tx) commit() *Snapshot {
+	s := &Snapshot{users: tx.users, byName: maps.Clone(tx.base.byName)}
+	if s.byName == nil {
+		s.byName = map[string][]*entry{}
+	}
+	for name := range tx.names {
+		delete(s.byName, name)
+	}
+	for _, e := range tx.users {
+		if tx.names[e.user.Account.User] {
+			s.byName[e.user.Account.User] = append(s.byName[e.user.Account.User], e)
+		}
+	}
+	for name := range tx.names {
+		sortByHost(s.byName[name])
+	}
+	return s
+}
+
+// Snapshot is the state the transaction would publish now: reads inside the
+// transaction see its own changes.
+func (tx *Tx) Snapshot() *Snapshot { return tx.commit() }
+
+// mutable returns a's entry, copied once per transaction; nil if a does not
+// exist.
+func (tx *Tx) mutable(a priv.Account) *entry {
+	e := tx.users[a]
+	if e == nil || tx.owned[e] {
+		return e
+	}
+	c := *e
+	c.grants = e.grants.clone()
+	c.roles = maps.Clone(e.roles)
+	c.defaultRoles = slices.Clone(e.defaultRoles)
+	c.proxies = maps.Clone(e.proxies)
+	tx.users[a] = &c
+	tx.owned[&c] = true
+	tx.names[a.User] = true
+	return &c
+}
+
+func (tx *Tx) mustExist(op string, a priv.Account) (*entry, error) {
+	e := tx.mutable(a)
+	if e == nil {
+		return nil, mysqlerr.CannotUser(op, a.String())
+	}
+	return e, nil
+}
+
+// Credential is how an account authenticates: a plugin, and either a
+// password the plugin turns into the stored string (IDENTIFIED BY) or the
+// stored string itself (IDENTIFIED ... AS).
+type Credential struct {
+	Plugin     string
+	password   string
+	authString string
+	byPassword bool
+}
+
+// IdentifiedBy is IDENTIFIED WITH plugin BY 'password'.
+func IdentifiedBy(plugin, password string) Credential {
+	return Credential{Plugin: plugin, password: password, byPassword: true}
+}
+
+// IdentifiedAs is IDENTIFIED WITH plugin AS 'authString'.
+func IdentifiedAs(plugin, authString string) Credential {
+	return Credential{Plugin: plugin, authString: authString}
+}
+
+func (tx *Tx) authString(c Credential) (s string, err error) {
+	if tx.plugin == nil {
+		if c.byPassword {
+			return "", errors.New("privilege: IDENTIFIED BY needs the plugins: use Manager.Update")
+		}
+		return c.authString, nil
+	}
+	p := tx.plugin(c.Plugin)
+	if p == nil {
+		return "", mysqlerr.PluginNotLoaded(c.Plugin)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("auth plugin %q panicked: %v", c.Plugin, r)
+		}
+	}()
+	if c.byPassword {
+		s, ok := p.GenerateAuthString(c.password)
+		if !ok {
+			return "", mysqlerr.NotValidPassword()
+		}
+		return s, nil
+	}
+	if !p.ValidateAuthString(c.authString) {
+		return "", mysqlerr.PasswordFormat()
+	}
+	return c.authString, nil
+}
+
+// UserOption sets an account attribute in CreateUser and AlterUser.
+type UserOption func(*User)
+
+// AccountLock is ACCOUNT LOCK (true) or ACCOUNT UNLOCK (false).
+func AccountLock(locked bool) UserOption { return func(u *User) { u.Locked = locked } }
+
+// RequireSSL is REQUIRE SSL (true) or REQUIRE NONE (false).
+func RequireSSL(on bool) UserOption { return func(u *User) { u.RequireSecureTransport = on } }
+
+// FailedLoginLock is FAILED_LOGIN_ATTEMPTS attempts PASSWORD_LOCK_TIME days;
+// days < 0 is UNBOUNDED; zero in either turns tracking off.
+func FailedLoginLock(attempts, days int) UserOption {
+	return func(u *User) { u.FailedLoginAttempts, u.PasswordLockDays = attempts, days }
+}
+
+// CreateUser is CREATE USER. It fails with 1396 if the account exists.
+func (tx *Tx) CreateUser(a priv.Account, cred Credential, opts ...UserOption) error {
+	if tx.users[a] != nil {
+		return mysqlerr.CannotUser("CREATE USER", a.String())
+	}
+	s, err := tx.authString(cred)
+	if err != nil {
+		return err
+	}
+	u := &User{Account: a, Plugin: cred.Plugin, AuthString: s}
+	for _, o := range opts {
+		o(u)
+	}
+	e := &entry{user: u, host: compileHost(a.Host), grants: &grantSet{}}
+	tx.users[a] = e
+	tx.owned[e] = true
+	tx.names[a.User] = true
+	return nil
+}
+
+// CreateRole is CREATE ROLE: a locked account without a password.
+func (tx *Tx) CreateRole(a priv.Account) error {
+	if tx.users[a] != nil {
+		return mysqlerr.CannotUser("CREATE ROLE", a.String())
+	}
+	return tx.CreateUser(a, IdentifiedAs(authplugin.CachingSHA2PasswordName, ""), AccountLock(true))
+}
+
+// AlterUser changes account attributes (ALTER USER ... ACCOUNT LOCK etc.).
+func (tx *Tx) AlterUser(a priv.Account, opts ...UserOption) error {
+	e, err := tx.mustExist("ALTER USER", a)
+	if err != nil {
+		return err
+	}
+	e.user = alteredUser(e.user, opts...)
+	return nil
+}
+
+// alteredUser copies a row before changing it: the old row may be shared
+// with published snapshots, and a new row restarts failed-login counting.
+func alteredUser(u *User, opts ...UserOption) *User {
+	c := *u
+	for _, o := range opts {
+		o(&c)
+	}
+	return &c
+}
+
+// SetCredential is ALTER USER ... IDENTIFIED and SET PASSWORD.
+func (tx *Tx) SetCredential(a priv.Account, cred Credential) error {
+	if tx.users[a] == nil {
+		return mysqlerr.CannotUser("ALTER USER", a.String())
+	}
+	s, err := tx.authString(cred)
+	if err != nil {
+		return err
+	}
+	e := tx.mutable(a)
+	e.user = alteredUser(e.user, func(u *User) { u.Plugin, u.AuthString = cred.Plugin, s })
+	return nil
+}
+
+// DropUser is DROP USER (and DROP ROLE): the account goes, and so does every
+// grant of it as a role, as a default role and as a proxy target, so that an
+// account created later under the same name inherits nothing.
+func (tx *Tx) DropUser(a priv.Account) error {
+	if tx.users[a] == nil {
+		return mysqlerr.CannotUser("DROP USER", a.String())
+	}
+	delete(tx.users, a)
+	tx.names[a.User] = true
+	for other, e := range tx.users {
+		_, isRole := e.roles[a]
+		_, isProxy := e.proxies[a]
+		if isRole || isProxy || slices.Contains(e.defaultRoles, a) {
+			m := tx.mutable(other)
+			delete(m.roles, a)
+			delete(m.proxies, a)
+			m.defaultRoles = slices.DeleteFunc(m.defaultRoles, func(r priv.Account) bool { return r == a })
+		}
+	}
+	return nil
+}
+
+// Grant adds privs on o to a (WITH GRANT OPTION when withGrant). A privilege
+// that does not exist at o's level is refused as MySQL does: 1221 at
+// database level, 1144 at table and column level.
+func (tx *Tx) Grant(a priv.Account, o Object, privs priv.Mask, withGrant bool) error {
+	o = o.normalized()
+	if err := checkLevel(o.Level(), privs); err != nil {
+		return err
+	}
+	e, err := tx.mustExist("GRANT", a)
+	if err != nil {
+		return err
+	}
+	e.grants.set(o, e.grants.at(o)|privs)
+	if withGrant {
+		// A column grant's GRANT OPTION lives on its table, as in MySQL.
+		t := o
+		t.Column = ""
+		e.grants.set(t, e.grants.at(t)|priv.GrantOption)
+	}
+	return nil
+}
+
+func checkLevel(l priv.Level, privs priv.Mask) error {
+	if privs&^l.Valid() == 0 {
+		return nil
+	}
+	if l == priv.Database {
+		return mysqlerr.WrongUsage("DB GRANT", "GLOBAL PRIVILEGES")
+	}
+	return mysqlerr.IllegalGrantForTable()
+}
+
+// Revoke removes privs on o from a. Revoking at a database, table or column
+// where a holds nothing is 1141, as in MySQL; at global level it is a no-op.
+func (tx *Tx) Revoke(a priv.Account, o Object, privs priv.Mask) error {
+	o = o.normalized()
+	if err := checkLevel(o.Level(), privs); err != nil {
+		return err
+	}
+	e, err := tx.mustExist("REVOKE", a)
+	if err != nil {
+		return err
+	}
+	held := e.grants.at(o)
+	if held == 0 && o.Level() != priv.Global {
+		return mysqlerr.NonexistingGrant(a.User, a.Host)
+	}
+	e.grants.set(o, held&^privs)
+	return nil
+}
+
+// RevokeAll is REVOKE ALL PRIVILEGES, GRANT OPTION FROM a: every static and
+// dynamic privilege at every level. Roles and proxy grants stay.
+func (tx *Tx) RevokeAll(a priv.Account) error {
+	e, err := tx.mustExist("REVOKE", a)
+	if err != nil {
+		return err
+	}
+	e.grants = &grantSet{}
+	return nil
+}
+
+// GrantDynamic grants a dynamic privilege (global only, as in MySQL).
+func (tx *Tx) GrantDynamic(a priv.Account, name string, withGrant bool) error {
+	name = strings.ToUpper(name)
+	if tx.isDynamic != nil && !tx.isDynamic(name) {
+		return mysqlerr.UnknownPrivilege(name)
+	}
+	e, err := tx.mustExist("GRANT", a)
+	if err != nil {
+		return err
+	}
+	if e.grants.dynamic == nil {
+		e.grants.dynamic = map[string]bool{}
+	}
+	e.grants.dynamic[name] = e.grants.dynamic[name] || withGrant
+	return nil
+}
+
+// RevokeDynamic revokes a dynamic privilege; revoking one not held is a
+// no-op, as for global privileges.
+func (tx *Tx) RevokeDynamic(a priv.Account, name string) error {
+	name = strings.ToUpper(name)
+	if tx.isDynamic != nil && !tx.isDynamic(name) {
+		return mysqlerr.UnknownPrivilege(name)
+	}
+	e, err := tx.mustExist("REVOKE", a)
+	if err != nil {
+		return err
+	}
+	delete(e.grants.dynamic, name)
+	return nil
+}
+
+// GrantRole grants role to a. Both must exist (3523), and the grant may not
+// close a loop of roles (3573).
+func (tx *Tx) GrantRole(role, a priv.Account, withAdmin bool) error {
+	for _, x := range []priv.Account{role, a} {
+		if tx.users[x] == nil {
+			return mysqlerr.UnknownAuthID(x.Backquoted())
+		}
+	}
+	if role == a || tx.reaches(role, a) {
+		return mysqlerr.RoleGrantedToItself(a.Backquoted(), role.Backquoted())
+	}
+	e := tx.mutable(a)
+	if e.roles == nil {
+		e.roles = map[priv.Account]bool{}
+	}
+	e.roles[role] = e.roles[role] || withAdmin
+	return nil
+}
+
+// reaches reports whether from already holds to through granted roles.
+func (tx *Tx) reaches(from, to priv.Account) bool {
+	seen := map[priv.Account]bool{}
+	var walk func(x priv.Account) bool
+	walk = func(x priv.Account) bool {
+		if x == to {
+			return true
+		}
+		if seen[x] {
+			return false
+		}
+		seen[x] = true
+		if e := tx.users[x]; e != nil {
+			for r := range e.roles {
+				if walk(r) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(from)
+}
+
+// RevokeRole revokes role from a (3530 if it was not granted). A default
+// role that is revoked stops being a default.
+func (tx *Tx) RevokeRole(role, a priv.Account) error {
+	if tx.users[a] == nil {
+		return mysqlerr.UnknownAuthID(a.Backquoted())
+	}
+	if _, ok := tx.users[a].roles[role]; !ok {
+		return mysqlerr.RoleNotGranted(role.Backquoted(), a.Backquoted())
+	}
+	e := tx.mutable(a)
+	delete(e.roles, role)
+	e.defaultRoles = slices.DeleteFunc(e.defaultRoles, func(r priv.Account) bool { return r == role })
+	return nil
+}
+
+// SetDefaultRoles is SET DEFAULT ROLE ... TO a; each role must be granted to
+// a (3530). An empty list is SET DEFAULT ROLE NONE.
+func (tx *Tx) SetDefaultRoles(a priv.Account, roles []priv.Account) error {
+	if tx.users[a] == nil {
+		return mysqlerr.UnknownAuthID(a.Backquoted())
+	}
+	for _, r := range roles {
+		if _, ok := tx.users[a].roles[r]; !ok {
+			return mysqlerr.RoleNotGranted(r.Backquoted(), a.Backquoted())
+		}
+	}
+	e := tx.mutable(a)
+	e.defaultRoles = slices.Clone(roles)
+	return nil
+}
+
+// GrantProxy is GRANT PROXY ON target TO proxy: proxy may act as target.
+func (tx *Tx) GrantProxy(target, proxy priv.Account, withGrant bool) error {
+	e, err := tx.mustExist("GRANT", proxy)
+	if err != nil {
+		return err
+	}
+	if e.proxies == nil {
+		e.proxies = map[priv.Account]bool{}
+	}
+	e.proxies[target] = e.proxies[target] || withGrant
+	return nil
+}
+
+// RevokeProxy is REVOKE PROXY ON target FROM proxy (1141 if never granted).
+func (tx *Tx) RevokeProxy(target, proxy priv.Account) error {
+	if e := tx.users[proxy]; e == nil || !hasKey(e.proxies, target) {
+		return mysqlerr.NonexistingGrant(proxy.User, proxy.Host)
+	}
+	delete(tx.mutable(proxy).proxies, target)
+	return nil
+}
+
+func hasKey(m map[priv.Account]bool, k priv.Account) bool {
+	_, ok := m[k]
+	return ok
+}
