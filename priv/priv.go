@@ -4,6 +4,8 @@
 package priv
 
 import (
+	"encoding/json"
+	"fmt"
 	"math/bits"
 	"strings"
 )
@@ -188,4 +190,27 @@ func quote(s string, q byte) string {
 	}
 	b.WriteByte(q)
 	return b.String()
+}
+
+// MarshalJSON writes the privileges by name, so stored grants do not depend
+// on bit positions.
+func (m Mask) MarshalJSON() ([]byte, error) {
+	return json.Marshal(m.Names())
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote; an unknown name is an error.
+func (m *Mask) UnmarshalJSON(b []byte) error {
+	var list []string
+	if err := json.Unmarshal(b, &list); err != nil {
+		return err
+	}
+	*m = 0
+	for _, n := range list {
+		p, ok := Parse(n)
+		if !ok {
+			return fmt.Errorf("unknown privilege %q", n)
+		}
+		*m |= p
+	}
+	return nil
 }

@@ -72,6 +72,18 @@ func (g *grantSet) allows(db, table, column string, p priv.Mask) bool {
 	return need == 0
 }
 
+// anyOn reports whether the set holds any privilege on db (table empty) or
+// on db.table, at that level or below: what makes an object visible.
+func (g *grantSet) anyOn(db, table string) bool {
+	if g.global&^priv.GrantOption != 0 || g.db[db]&^priv.GrantOption != 0 {
+		return true
+	}
+	if table == "" {
+		return len(g.table[db]) > 0 || len(g.column[db]) > 0
+	}
+	return g.table[db][table]&^priv.GrantOption != 0 || len(g.column[db][table]) > 0
+}
+
 func (g *grantSet) allowsDynamic(name string, withGrant bool) bool {
 	wg, ok := g.dynamic[name]
 	return ok && (wg || !withGrant)

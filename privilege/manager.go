@@ -153,12 +153,19 @@ func (m *Manager) Update(fn func(tx *Tx) error) error {
 }
 
 // ClientPluginFor returns the client-side plugin a login as user from addr
-// must use. A user with no account, or whose plugin is not loaded, gets the
-// default plugin's, so the handshake does not tell whether an account exists.
-func (m *Manager) ClientPluginFor(user string, addr net.Addr) string {
+// must use; tls says whether the connection has TLS. A user with no account,
+// or whose plugin is not loaded, gets the default plugin's, so the handshake
+// does not tell whether an account exists; so does an account whose plugin
+// takes a cleartext secret on a connection that is neither TLS nor a Unix
+// socket, so that the secret is never asked for there (the login then fails
+// with the same 1045).
+func (m *Manager) ClientPluginFor(user string, addr net.Addr, tls bool) string {
 	if e := m.store.Snapshot().match(user, clientOf(addr)); e != nil {
 		if p := m.plugins[e.user.Plugin]; p != nil {
-			return p.ClientPlugin()
+			_, unix := addr.(*net.UnixAddr)
+			if p.ClientPlugin() != authplugin.ClearPasswordName || tls || unix {
+				return p.ClientPlugin()
+			}
 		}
 	}
 	return m.plugins[m.defaultPlugin].ClientPlugin()
@@ -173,6 +180,9 @@ type LoginRequest struct {
 	AuthData []byte
 	Salt     []byte
 	AuthConn authplugin.AuthConn
+	// ClientPlugin is the client plugin AuthData was made with; when set, a
+	// response for another plugin than the account's is refused.
+	ClientPlugin string
 }
 
 // ConnectionVerification authenticates a login and returns its session.
@@ -216,6 +226,9 @@ func (m *Manager) ConnectionVerification(ctx context.Context, req LoginRequest) 
 	p := m.plugins[u.Plugin]
 	if p == nil {
 		return deny(fmt.Sprintf("plugin %q is not loaded", u.Plugin), nil)
+	}
+	if req.ClientPlugin != "" && req.ClientPlugin != p.ClientPlugin() {
+		return deny(fmt.Sprintf("client answered for %s, the account needs %s", req.ClientPlugin, p.ClientPlugin()), nil)
 	}
 	if p.ClientPlugin() == authplugin.ClearPasswordName && !secure {
 		return deny("cleartext credentials over a connection without TLS", authplugin.ErrInsecureTransport)

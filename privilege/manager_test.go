@@ -2,7 +2,9 @@ package privilege_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -132,7 +134,7 @@ func TestUnknownPluginOnAccountIs1045AtLogin(t *testing.T) {
 	}))
 	_, err := k.Login("alice", plugintest.Password("x"))
 	assert.Equal(t, uint16(1045), code(err))
-	assert.Equal(t, authplugin.CachingSHA2PasswordName, k.Manager.ClientPluginFor("alice", nil),
+	assert.Equal(t, authplugin.CachingSHA2PasswordName, k.Manager.ClientPluginFor("alice", nil, false),
 		"the handshake offers the default plugin, as for an unknown user")
 }
 
@@ -410,4 +412,39 @@ func TestChecksSeeWholeChanges(t *testing.T) {
 	stop.Store(true)
 	wg.Wait()
 	assert.Zero(t, torn.Load(), "of %d checks", checks.Load())
+}
+
+func TestClientPluginForNeverAsksForCleartextOnPlainTCP(t *testing.T) {
+	clear := authplugin.NativePassword()
+	clear.Name, clear.RequiredClientSidePlugin = "tokens", authplugin.ClearPasswordName
+	k := plugintest.New(t, clear)
+	k.Must(func(tx *privilege.Tx) error { return tx.CreateUser(alice, privilege.IdentifiedBy("tokens", "pw")) })
+	tcp := &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 1}
+	assert.Equal(t, authplugin.CachingSHA2PasswordName, k.Manager.ClientPluginFor("alice", tcp, false))
+	assert.Equal(t, authplugin.ClearPasswordName, k.Manager.ClientPluginFor("alice", tcp, true))
+	assert.Equal(t, authplugin.ClearPasswordName, k.Manager.ClientPluginFor("alice", &net.UnixAddr{Name: "s", Net: "unix"}, false))
+
+	// A response made for another client plugin is refused.
+	_, err := k.Manager.ConnectionVerification(context.Background(), privilege.LoginRequest{
+		User: "alice", RemoteAddr: tcp, ConnState: &tls.ConnectionState{}, AuthData: []byte("pw"),
+		ClientPlugin: authplugin.CachingSHA2PasswordName,
+	})
+	assert.Equal(t, uint16(1045), code(err))
+}
+
+func TestHasAnyPrivilege(t *testing.T) {
+	k := plugintest.New(t)
+	k.Must(func(tx *privilege.Tx) error {
+		return errors.Join(
+			tx.CreateUser(alice, privilege.IdentifiedBy(native, "pw")),
+			tx.Grant(alice, privilege.Object{DB: "d", Table: "t", Column: "c"}, priv.Select, false),
+			tx.Grant(alice, privilege.Object{DB: "g"}, priv.GrantOption, false),
+		)
+	})
+	s := login(t, k, "alice")
+	assert.True(t, s.HasAnyPrivilege("d", ""), "a column grant makes the database visible")
+	assert.True(t, s.HasAnyPrivilege("D", "T"))
+	assert.False(t, s.HasAnyPrivilege("d", "u"))
+	assert.False(t, s.HasAnyPrivilege("g", ""), "GRANT OPTION alone shows nothing")
+	assert.False(t, s.HasAnyPrivilege("other", ""))
 }

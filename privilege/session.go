@@ -146,6 +146,13 @@ func (s *Session) denied(db, table, column string, p priv.Mask) error {
 	return denied(user, host, db, table, column, p)
 }
 
+// HasAnyPrivilege reports whether the stored grants give the session any
+// privilege on db (table empty) or db.table: MySQL's rule for seeing a
+// database or table at all (USE, SHOW DATABASES, SHOW TABLES).
+func (s *Session) HasAnyPrivilege(db, table string) bool {
+	return s.current().grants.anyOn(strings.ToLower(db), strings.ToLower(table))
+}
+
 // RequestDynamicVerification checks a dynamic privilege (WITH GRANT OPTION
 // when withGrant), stored grants first, then the plugin.
 func (s *Session) RequestDynamicVerification(name string, withGrant bool) error {

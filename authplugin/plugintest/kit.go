@@ -165,7 +165,7 @@ func (k *Kit) Login(user string, opts ...LoginOption) (*privilege.Session, error
 	if l.password != nil {
 		_, unix := l.addr.(*net.UnixAddr)
 		secure := unix || l.tls != nil
-		data = clientResponse(k.Manager.ClientPluginFor(user, l.addr), *l.password, salt, secure, conn)
+		data = clientResponse(k.Manager.ClientPluginFor(user, l.addr, l.tls != nil), *l.password, salt, secure, conn)
 	}
 	return k.Manager.ConnectionVerification(l.ctx, privilege.LoginRequest{
 		User: user, RemoteAddr: l.addr, ConnState: l.tls,
