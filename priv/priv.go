@@ -164,8 +164,8 @@ func Parse(name string) (m Mask, ok bool) {
 // Account is a MySQL account or role name: user@host, where host may be a
 // pattern. The zero Host is not "%": callers spell it out.
 type Account struct {
-	User string
-	Host string
+	User string `json:"user"`
+	Host string `json:"host"`
 }
 
 // String quotes the account as MySQL prints it in messages: 'user'@'host'.

@@ -13,7 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -333,4 +335,9 @@ func IsMySQLDynamicPrivilege(name string) bool {
 		}
 	}
 	return false
+}
+
+// DynamicPrivileges lists every grantable dynamic privilege, sorted.
+func (m *Manager) DynamicPrivileges() []string {
+	return slices.Sorted(maps.Keys(m.dynamic))
 }

@@ -1,0 +1,107 @@
+// Command server runs authplug embedded in a MySQL-compatible server, with
+// the extensions its imports register (the way database/sql drivers
+// register) and a small in-memory demo database.
+//
+//	go run ./examples/server
+//	mariadb -h 127.0.0.1 -P 4000 -u root -p
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/memory"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/sirupsen/logrus"
+
+	"github.com/authplug/authplug/extension"
+	"github.com/authplug/authplug/server"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "authplug:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, logOut io.Writer) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:4000", "address to listen on")
+	dataDir := fs.String("data-dir", "./authplug-data", "directory for accounts, grants and the TLS certificate")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate (PEM); default: a self-signed one in --data-dir")
+	tlsKey := fs.String("tls-key", "", "TLS private key (PEM), with --tls-cert")
+	rootPassword := fs.String("root-password", "", "root@localhost's password on first start; default: generated and printed once")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	log := slog.New(slog.NewTextHandler(logOut, nil))
+	// The engine logs through logrus; keep its chatter out of our log.
+	logrus.SetOutput(io.Discard)
+
+	es, err := extension.GetExtensions()
+	if err != nil {
+		return err
+	}
+	s, err := server.New(server.Config{
+		Addr:         *addr,
+		DataDir:      *dataDir,
+		TLSCert:      *tlsCert,
+		TLSKey:       *tlsKey,
+		RootPassword: *rootPassword,
+		Extensions:   es,
+		Databases:    []sql.Database{memory.NewDatabase("demo")},
+		Logger:       log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := seedDemo(ctx, s); err != nil {
+		s.Close()
+		return fmt.Errorf("demo database: %w", err)
+	}
+	if pw := s.GeneratedRootPassword(); pw != "" {
+		log.Warn("first start: generated a password for root@localhost; it is not shown again", "password", pw)
+	}
+	log.Info("authplug server listening", "addr", s.Addr().String(), "data_dir", *dataDir)
+	log.Info("table data lives in memory and is lost on exit; accounts and grants are saved in the data directory")
+
+	served := make(chan error, 1)
+	go func() { served <- s.Serve() }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// seedDemo gives a newcomer something to query at once.
+func seedDemo(ctx context.Context, s *server.Server) error {
+	for _, q := range []string{
+		"CREATE TABLE demo.greetings (id INT PRIMARY KEY, lang VARCHAR(8), text VARCHAR(100))",
+		"INSERT INTO demo.greetings VALUES (1, 'en', 'Hello'), (2, 'fr', 'Bonjour'), (3, 'de', 'Hallo')",
+	} {
+		if err := s.ExecuteSQL(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}

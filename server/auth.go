@@ -1,0 +1,189 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"reflect"
+	"time"
+	"unsafe"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/authplug/authplug/authplugin"
+	"github.com/authplug/authplug/mysqlerr"
+	"github.com/authplug/authplug/privilege"
+)
+
+// authServer is vitess' AuthServer answered by privilege.Manager: each
+// account's plugin decides which method the client is switched to, and the
+// Manager decides the login.
+type authServer struct {
+	s       *Server
+	methods []mysql.AuthMethod
+}
+
+func newAuthServer(s *Server) *authServer {
+	a := &authServer{s: s}
+	// The default plugin first: vitess switches a client it cannot match to
+	// the first method that handles the user.
+	for _, name := range []string{authplugin.CachingSHA2PasswordName, authplugin.NativePasswordName, authplugin.ClearPasswordName} {
+		a.methods = append(a.methods, &authMethod{s: s, name: mysql.AuthMethodDescription(name)})
+	}
+	return a
+}
+
+func (a *authServer) AuthMethods() []mysql.AuthMethod { return a.methods }
+
+func (a *authServer) DefaultAuthMethodDescription() mysql.AuthMethodDescription {
+	return mysql.CachingSha2Password
+}
+
+// authMethod is one client-side plugin. It handles a user when the user's
+// account wants that client plugin; unknown users get the default one, so
+// the handshake looks the same whether the account exists or not.
+type authMethod struct {
+	s    *Server
+	name mysql.AuthMethodDescription
+}
+
+func (m *authMethod) Name() mysql.AuthMethodDescription { return m.name }
+
+func (m *authMethod) HandleUser(c *mysql.Conn, user string) bool {
+	return m.s.mgr.ClientPluginFor(user, c.RemoteAddr(), c.TLSEnabled()) == string(m.name)
+}
+
+// AllowClearTextWithoutTLS is true: vitess would refuse cleartext on a Unix
+// socket too; HandleUser already keeps cleartext off plain TCP.
+func (m *authMethod) AllowClearTextWithoutTLS() bool { return true }
+
+func (m *authMethod) AuthPluginData() ([]byte, error) {
+	salt, err := mysql.NewSalt()
+	if err != nil {
+		return nil, err
+	}
+	return append(salt, 0), nil
+}
+
+func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData, clientData []byte, addr net.Addr) (mysql.Getter, error) {
+	salt := serverData
+	if n := len(salt); n > 0 && salt[n-1] == 0 {
+		salt = salt[:n-1]
+	}
+	data := clientData
+	if m.name == mysql.MysqlClearPassword {
+		// The cleartext response is NUL-terminated.
+		if n := len(data); n > 0 && data[n-1] == 0 {
+			data = data[:n-1]
+		}
+	}
+	var state *tls.ConnectionState
+	if tc, ok := c.Conn.(*tls.Conn); ok {
+		cs := tc.ConnectionState()
+		state = &cs
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), m.s.cfg.HandshakeTimeout)
+	defer cancel()
+	sess, err := m.s.mgr.ConnectionVerification(ctx, privilege.LoginRequest{
+		User:         user,
+		RemoteAddr:   addr,
+		ConnState:    state,
+		AuthData:     data,
+		Salt:         salt,
+		AuthConn:     wireConn{c},
+		ClientPlugin: string(m.name),
+	})
+	if err != nil {
+		m.s.connEvent(c, m.s.events(c.ConnectionID), nil, err)
+		return nil, toSQLError(err)
+	}
+	// Authenticated: the handshake deadline no longer applies.
+	if err := c.Conn.SetDeadline(time.Time{}); err != nil {
+		return nil, err
+	}
+	m.s.sessions.Store(c.ConnectionID, m.s.newConn(c, sess))
+	return sql.MysqlConnectionUser{User: user, Host: sess.Host()}, nil
+}
+
+// toSQLError turns an authplug error into the vitess error the client sees,
+// keeping its number, state and text.
+func toSQLError(err error) error {
+	var e *mysqlerr.Error
+	if errors.As(err, &e) {
+		return mysql.NewSQLError(int(e.Code), e.SQLState, "%s", e.Message)
+	}
+	return err
+}
+
+// wireConn is the AuthConn of a connection in its handshake. vitess gives an
+// AuthMethod no way to send a packet of its own, so we write AuthMoreData
+// packets to the socket and advance the connection's packet counter, which
+// vitess checks on every read (see sequenceOffset).
+type wireConn struct{ c *mysql.Conn }
+
+func (w wireConn) WriteAuthMoreData(ctx context.Context, data []byte) error {
+	if sequenceOffset == 0 {
+		return errNoSequence
+	}
+	n := 1 + len(data)
+	if n >= 1<<24-1 {
+		return errors.New("auth data too large for one packet")
+	}
+	seq := (*uint8)(unsafe.Add(unsafe.Pointer(w.c), sequenceOffset))
+	pkt := make([]byte, 0, 4+n)
+	pkt = append(pkt, byte(n), byte(n>>8), byte(n>>16), *seq, mysql.AuthMoreDataPacket)
+	pkt = append(pkt, data...)
+	*seq++
+	if dl, ok := ctx.Deadline(); ok {
+		w.c.Conn.SetWriteDeadline(dl)
+	}
+	_, err := w.c.Conn.Write(pkt)
+	return err
+}
+
+func (w wireConn) ReadPacket(ctx context.Context) ([]byte, error) {
+	if dl, ok := ctx.Deadline(); ok {
+		w.c.Conn.SetReadDeadline(dl)
+	}
+	p, err := w.c.ReadPacket(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), p...), nil
+}
+
+var errNoSequence = errors.New("this vitess version hides the packet sequence: extra auth round trips are unavailable")
+
+// sequenceOffset is where vitess keeps a connection's packet sequence
+// number (an unexported uint8 named "sequence"), 0 if it is not there.
+// New refuses to start without it rather than fail logins later.
+var sequenceOffset = func() uintptr {
+	f, ok := reflect.TypeOf(mysql.Conn{}).FieldByName("sequence")
+	if !ok || f.Type.Kind() != reflect.Uint8 {
+		return 0
+	}
+	return f.Offset
+}()
+
+// deadlineListener gives every accepted connection a deadline for its
+// handshake, so that a client that stops mid-handshake cannot hold a
+// goroutine; HandleAuthPluginData lifts it once the login succeeded.
+type deadlineListener struct {
+	net.Listener
+	timeout time.Duration
+}
+
+func (l deadlineListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.SetDeadline(time.Now().Add(l.timeout)); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("setting handshake deadline: %w", err)
+	}
+	return c, nil
+}

@@ -1,0 +1,294 @@
+// Package server embeds authplug in go-mysql-server and its vitess wire
+// protocol: clients log in through authplug's plugins, every statement is
+// authorized by privilege.Manager, and account statements (CREATE USER,
+// GRANT, ...) change authplug's own store, the one source of truth.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/memory"
+	gmsserver "github.com/dolthub/go-mysql-server/server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/authplug/authplug/authplugin"
+	"github.com/authplug/authplug/extension"
+	"github.com/authplug/authplug/priv"
+	"github.com/authplug/authplug/privilege"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Addr is the TCP address to listen on, e.g. 127.0.0.1:4000. Ignored
+	// when Listener is set.
+	Addr     string
+	Listener net.Listener
+	// DataDir holds the grants file and the auto-generated TLS certificate.
+	DataDir string
+	// TLSCert and TLSKey name a certificate and key; empty means a
+	// self-signed pair in DataDir.
+	TLSCert, TLSKey string
+	// RootPassword is root@localhost's password on first start; empty means
+	// a generated one, returned by Server.GeneratedRootPassword.
+	RootPassword string
+	// Extensions are the set-up extensions whose plugins and privileges the
+	// server knows, and whose session handlers receive events.
+	Extensions *extension.Extensions
+	// Databases are the engine's databases (in memory).
+	Databases []sql.Database
+	// HandshakeTimeout bounds a login, from accept to authenticated.
+	HandshakeTimeout time.Duration
+	Logger           *slog.Logger
+}
+
+// Server is a running MySQL-compatible server.
+type Server struct {
+	cfg          Config
+	log          *slog.Logger
+	store        *privilege.MemStore
+	mgr          *privilege.Manager
+	engine       *sqle.Engine
+	pro          *memory.DbProvider
+	gms          *gmsserver.Server
+	sessions     sync.Map // connection ID -> *conn, once authenticated
+	pending      sync.Map // connection ID -> *extension.SessionExtensions, until then
+	rootPassword string
+}
+
+// conn is authplug's state for one authenticated connection.
+type conn struct {
+	id     uint32
+	sess   *privilege.Session
+	events *extension.SessionExtensions
+}
+
+// authzMu serializes engine construction: go-mysql-server reads its
+// authorization handler factory from a global when a catalog is made.
+var authzMu sync.Mutex
+
+// New builds a server: loads (or, on first start, creates) the grants, the
+// TLS certificate, and the engine. It does not listen until Serve.
+func New(cfg Config) (*Server, error) {
+	if sequenceOffset == 0 {
+		return nil, errNoSequence
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Extensions == nil {
+		es, err := extension.NewRegistry().GetExtensions()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Extensions = es
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+
+	store, found, err := loadGrants(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s.store = store
+	s.mgr, err = cfg.Extensions.NewManager(store, privilege.WithLogger(cfg.Logger))
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		if err := s.createRoot(); err != nil {
+			return nil, err
+		}
+	}
+
+	tlsConfig, generated, err := loadTLS(cfg.TLSCert, cfg.TLSKey, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if generated {
+		s.log.Info("generated a self-signed TLS certificate", "dir", cfg.DataDir)
+	}
+
+	pro := memory.NewDBProvider(cfg.Databases...)
+	s.pro = pro
+	authzMu.Lock()
+	sql.SetAuthorizationHandlerFactory(authzFactory{s})
+	s.engine = sqle.NewDefault(pro)
+	sql.SetAuthorizationHandlerFactory(nil)
+	authzMu.Unlock()
+
+	err = cfg.Extensions.Bootstrap(context.Background(), extension.BootstrapContext{Privileges: s.mgr, ExecuteSQL: s.ExecuteSQL})
+	if err != nil {
+		return nil, err
+	}
+
+	l := cfg.Listener
+	if l == nil {
+		if l, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return nil, err
+		}
+	}
+	gcfg := gmsserver.Config{
+		Protocol:  "tcp",
+		Address:   l.Addr().String(),
+		Listener:  deadlineListener{Listener: l, timeout: cfg.HandshakeTimeout},
+		TLSConfig: tlsConfig,
+		Version:   "8.0.33-authplug",
+		ProtocolListenerFactory: func(c gmsserver.Config, lc mysql.ListenerConfig, sel gmsserver.ServerEventListener) (gmsserver.ProtocolListener, error) {
+			lc.AuthServer = newAuthServer(s)
+			return gmsserver.MySQLProtocolListenerFactory(c, lc, sel)
+		},
+	}
+	s.gms, err = gmsserver.NewServerWithHandler(gcfg, s.engine, sql.NewContext, memory.NewSessionBuilder(pro), nil,
+		func(h mysql.Handler) (mysql.Handler, error) { return &handler{Handler: h, s: s}, nil })
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// createRoot makes root@localhost with every privilege, as a new MySQL
+// data directory has.
+func (s *Server) createRoot() error {
+	pw := s.cfg.RootPassword
+	if pw == "" {
+		b := make([]byte, 18)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		pw = base64.RawURLEncoding.EncodeToString(b)
+		s.rootPassword = pw
+	}
+	root := priv.Account{User: "root", Host: "localhost"}
+	return s.mgr.Update(func(tx *privilege.Tx) error {
+		if err := tx.CreateUser(root, privilege.IdentifiedBy(authplugin.CachingSHA2PasswordName, pw)); err != nil {
+			return err
+		}
+		if err := tx.Grant(root, privilege.Object{}, priv.AllGlobal, false); err != nil {
+			return err
+		}
+		for _, n := range s.mgr.DynamicPrivileges() {
+			if err := tx.GrantDynamic(root, n, true); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// GeneratedRootPassword is root's password when the server generated it on
+// this first start, else "".
+func (s *Server) GeneratedRootPassword() string { return s.rootPassword }
+
+// Manager is the server's privilege manager.
+func (s *Server) Manager() *privilege.Manager { return s.mgr }
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.gms.Listener.Addr() }
+
+// Serve accepts connections until Close.
+func (s *Server) Serve() error {
+	err := s.gms.Start()
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close stops accepting, closes the connections and waits for them.
+func (s *Server) Close() error { return s.gms.Close() }
+
+// Shutdown is Close bounded by ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() { done <- s.Close() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Server) conn(id uint32) *conn {
+	if c, ok := s.sessions.Load(id); ok {
+		return c.(*conn)
+	}
+	return nil
+}
+
+// events returns the extension handlers of a connection in its handshake.
+func (s *Server) events(id uint32) *extension.SessionExtensions {
+	if e, ok := s.pending.Load(id); ok {
+		return e.(*extension.SessionExtensions)
+	}
+	return s.cfg.Extensions.NewSessionExtensions()
+}
+
+func (s *Server) newConn(c *mysql.Conn, sess *privilege.Session) *conn {
+	cn := &conn{id: c.ConnectionID, sess: sess, events: s.events(c.ConnectionID)}
+	s.pending.Delete(c.ConnectionID)
+	s.connEvent(c, cn.events, sess, nil)
+	return cn
+}
+
+// connEvent reports a handshake's outcome to the extensions.
+func (s *Server) connEvent(c *mysql.Conn, events *extension.SessionExtensions, sess *privilege.Session, reason error) {
+	info := &extension.ConnEventInfo{
+		ConnectionID: uint64(c.ConnectionID),
+		User:         c.User,
+		RemoteAddr:   c.RemoteAddr().String(),
+		Reason:       reason,
+	}
+	tp := extension.ConnHandshakeRejected
+	if sess != nil {
+		tp = extension.ConnHandshakeAccepted
+		info.User, info.ClientHost, info.Account = sess.User(), sess.Host(), sess.AuthenticatedAccount()
+		info.Plugin, info.PluginState, info.ConnState = sess.Plugin().Name, sess.State(), sess.ConnState()
+	}
+	events.OnConnectionEvent(tp, info)
+}
+
+// currentDB is the connection's current database. The engine creates a
+// session on its first statement, so there may be none yet.
+func (s *Server) currentDB(c *mysql.Conn) string {
+	db := ""
+	s.gms.SessionManager().Iter(func(sess sql.Session) (bool, error) {
+		if sess.ID() == c.ConnectionID {
+			db = sess.GetCurrentDatabase()
+			return true, nil
+		}
+		return false, nil
+	})
+	return db
+}
+
+// ExecuteSQL runs one statement as the server itself, with no connection and
+// no privilege checks: for setting up data, and for extensions' bootstrap.
+func (s *Server) ExecuteSQL(ctx context.Context, query string) error {
+	base := sql.NewBaseSession()
+	base.SetConnectionId(internalSession)
+	sctx := sql.NewContext(ctx, sql.WithSession(memory.NewSession(base, s.pro)))
+	_, iter, _, err := s.engine.Query(sctx, query)
+	if err != nil {
+		return err
+	}
+	_, err = sql.RowIterToRows(sctx, iter)
+	return err
+}
