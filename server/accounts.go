@@ -128,13 +128,19 @@ func (s *Server) execAccount(_ context.Context, sess *privilege.Session, current
 	if err != nil {
 		return nil, "", err
 	}
-	text := query
-	if sn, ok := stmt.(ast.SensitiveStmtNode); ok {
-		text = sn.SecureText()
-	}
 	x := &accountExec{s: s, sess: sess, db: currentDB}
 	res, err := x.run(stmt)
-	return res, text, err
+	return res, redact(query), err
+}
+
+// secretLiteral finds the password literals of account statements:
+// IDENTIFIED ... BY '...' and SET PASSWORD ... = '...'.
+var secretLiteral = regexp.MustCompile(`(?i)(\bBY\s+|\bPASSWORD\b[^=]*=\s*)('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")`)
+
+// redact blanks passwords in an account statement, keeping the rest as the
+// client wrote it, for logs and audit.
+func redact(query string) string {
+	return secretLiteral.ReplaceAllString(query, "${1}'<redacted>'")
 }
 
 type accountExec struct {

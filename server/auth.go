@@ -97,7 +97,7 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 		ClientPlugin: string(m.name),
 	})
 	if err != nil {
-		m.s.connEvent(c, m.s.events(c.ConnectionID), nil, err)
+		m.s.connEvent(c, user, m.s.events(c.ConnectionID), nil, err)
 		return nil, toSQLError(err)
 	}
 	// Authenticated: the handshake deadline no longer applies.

@@ -244,22 +244,22 @@ func (s *Server) events(id uint32) *extension.SessionExtensions {
 func (s *Server) newConn(c *mysql.Conn, sess *privilege.Session) *conn {
 	cn := &conn{id: c.ConnectionID, sess: sess, events: s.events(c.ConnectionID)}
 	s.pending.Delete(c.ConnectionID)
-	s.connEvent(c, cn.events, sess, nil)
+	s.connEvent(c, sess.User(), cn.events, sess, nil)
 	return cn
 }
 
 // connEvent reports a handshake's outcome to the extensions.
-func (s *Server) connEvent(c *mysql.Conn, events *extension.SessionExtensions, sess *privilege.Session, reason error) {
+func (s *Server) connEvent(c *mysql.Conn, user string, events *extension.SessionExtensions, sess *privilege.Session, reason error) {
 	info := &extension.ConnEventInfo{
 		ConnectionID: uint64(c.ConnectionID),
-		User:         c.User,
+		User:         user,
 		RemoteAddr:   c.RemoteAddr().String(),
 		Reason:       reason,
 	}
 	tp := extension.ConnHandshakeRejected
 	if sess != nil {
 		tp = extension.ConnHandshakeAccepted
-		info.User, info.ClientHost, info.Account = sess.User(), sess.Host(), sess.AuthenticatedAccount()
+		info.ClientHost, info.Account = sess.Host(), sess.AuthenticatedAccount()
 		info.Plugin, info.PluginState, info.ConnState = sess.Plugin().Name, sess.State(), sess.ConnState()
 	}
 	events.OnConnectionEvent(tp, info)

@@ -1,0 +1,36 @@
+package server
+
+import "testing"
+
+func TestRedact(t *testing.T) {
+	cases := map[string]string{
+		`CREATE USER u IDENTIFIED BY 'pw'`:                     `CREATE USER u IDENTIFIED BY '<redacted>'`,
+		`ALTER USER u IDENTIFIED WITH p BY 'it''s \' secret'`:  `ALTER USER u IDENTIFIED WITH p BY '<redacted>'`,
+		`create user a identified by "x", b identified by 'y'`: `create user a identified by '<redacted>', b identified by '<redacted>'`,
+		`SET PASSWORD FOR 'u'@'%' = 'pw'`:                      `SET PASSWORD FOR 'u'@'%' = '<redacted>'`,
+		`SET PASSWORD = 'pw'`:                                  `SET PASSWORD = '<redacted>'`,
+		`CREATE USER u IDENTIFIED WITH p AS '{"issuer":"x"}'`:  `CREATE USER u IDENTIFIED WITH p AS '{"issuer":"x"}'`,
+		`GRANT SELECT ON d.* TO u`:                             `GRANT SELECT ON d.* TO u`,
+	}
+	for in, want := range cases {
+		if got := redact(in); got != want {
+			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestIsAccountStatement(t *testing.T) {
+	yes := []string{"GRANT SELECT ON *.* TO u", "  /* c */ create user x", "-- c\nDROP ROLE r", "SET ROLE r",
+		"set default role all to u", "SHOW GRANTS", "REVOKE PROXY ON a FROM b", "ALTER USER u ACCOUNT LOCK", "FLUSH PRIVILEGES", "RENAME USER a TO b"}
+	no := []string{"SELECT 1", "CREATE TABLE t (a int)", "SET @a = 1", "SHOW TABLES", "ALTER TABLE t ADD c INT", "", "/* unterminated", "SET DEFAULT x"}
+	for _, q := range yes {
+		if !isAccountStatement(q) {
+			t.Errorf("%q should be an account statement", q)
+		}
+	}
+	for _, q := range no {
+		if isAccountStatement(q) {
+			t.Errorf("%q should not be an account statement", q)
+		}
+	}
+}
