@@ -1,6 +1,11 @@
 package server
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/dolthub/go-mysql-server/memory"
+	"github.com/dolthub/go-mysql-server/sql"
+)
 
 func TestRedact(t *testing.T) {
 	cases := map[string]string{
@@ -32,5 +37,13 @@ func TestIsAccountStatement(t *testing.T) {
 		if isAccountStatement(q) {
 			t.Errorf("%q should not be an account statement", q)
 		}
+	}
+}
+
+func TestNewEngineRestoresTheGlobalAuthorizationFactory(t *testing.T) {
+	before := sql.GetAuthorizationHandlerFactory()
+	newEngine(memory.NewDBProvider(), authzFactory{})
+	if got := sql.GetAuthorizationHandlerFactory(); got != before {
+		t.Fatalf("factory after newEngine = %T, want %T: engines made later would lose their authorization", got, before)
 	}
 }

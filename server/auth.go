@@ -30,7 +30,13 @@ func newAuthServer(s *Server) *authServer {
 	a := &authServer{s: s}
 	// The default plugin first: vitess switches a client it cannot match to
 	// the first method that handles the user.
-	for _, name := range []string{authplugin.CachingSHA2PasswordName, authplugin.NativePasswordName, authplugin.ClearPasswordName} {
+	names := []string{s.cfg.DefaultAuthPlugin}
+	for _, n := range []string{authplugin.CachingSHA2PasswordName, authplugin.NativePasswordName, authplugin.ClearPasswordName} {
+		if n != s.cfg.DefaultAuthPlugin {
+			names = append(names, n)
+		}
+	}
+	for _, name := range names {
 		a.methods = append(a.methods, &authMethod{s: s, name: mysql.AuthMethodDescription(name)})
 	}
 	return a
@@ -39,7 +45,7 @@ func newAuthServer(s *Server) *authServer {
 func (a *authServer) AuthMethods() []mysql.AuthMethod { return a.methods }
 
 func (a *authServer) DefaultAuthMethodDescription() mysql.AuthMethodDescription {
-	return mysql.CachingSha2Password
+	return mysql.AuthMethodDescription(a.s.cfg.DefaultAuthPlugin)
 }
 
 // authMethod is one client-side plugin. It handles a user when the user's

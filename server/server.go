@@ -47,6 +47,10 @@ type Config struct {
 	Extensions *extension.Extensions
 	// Databases are the engine's databases (in memory).
 	Databases []sql.Database
+	// DefaultAuthPlugin is offered in the initial handshake and to users
+	// without an account: caching_sha2_password (MySQL 8's default) unless
+	// set. An account whose plugin differs costs one auth-switch round trip.
+	DefaultAuthPlugin string
 	// HandshakeTimeout bounds a login, from accept to authenticated.
 	HandshakeTimeout time.Duration
 	Logger           *slog.Logger
@@ -77,6 +81,17 @@ type conn struct {
 // authorization handler factory from a global when a catalog is made.
 var authzMu sync.Mutex
 
+// newEngine makes an engine whose catalog uses f, and puts back whatever
+// factory was set before, so that other engines in the process keep theirs.
+func newEngine(pro *memory.DbProvider, f sql.AuthorizationHandlerFactory) *sqle.Engine {
+	authzMu.Lock()
+	defer authzMu.Unlock()
+	prev := sql.GetAuthorizationHandlerFactory()
+	sql.SetAuthorizationHandlerFactory(f)
+	defer sql.SetAuthorizationHandlerFactory(prev)
+	return sqle.NewDefault(pro)
+}
+
 // New builds a server: loads (or, on first start, creates) the grants, the
 // TLS certificate, and the engine. It does not listen until Serve.
 func New(cfg Config) (*Server, error) {
@@ -88,6 +103,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.DefaultAuthPlugin == "" {
+		cfg.DefaultAuthPlugin = authplugin.CachingSHA2PasswordName
+	}
+	if p := cfg.DefaultAuthPlugin; p != authplugin.CachingSHA2PasswordName && p != authplugin.NativePasswordName {
+		return nil, fmt.Errorf("default auth plugin %q: the handshake can offer only %s or %s", p, authplugin.CachingSHA2PasswordName, authplugin.NativePasswordName)
 	}
 	if cfg.Extensions == nil {
 		es, err := extension.NewRegistry().GetExtensions()
@@ -106,7 +127,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.store = store
-	s.mgr, err = cfg.Extensions.NewManager(store, privilege.WithLogger(cfg.Logger))
+	s.mgr, err = cfg.Extensions.NewManager(store, privilege.WithLogger(cfg.Logger), privilege.WithDefaultPlugin(cfg.DefaultAuthPlugin))
 	if err != nil {
 		return nil, err
 	}
@@ -126,11 +147,7 @@ func New(cfg Config) (*Server, error) {
 
 	pro := memory.NewDBProvider(cfg.Databases...)
 	s.pro = pro
-	authzMu.Lock()
-	sql.SetAuthorizationHandlerFactory(authzFactory{s})
-	s.engine = sqle.NewDefault(pro)
-	sql.SetAuthorizationHandlerFactory(nil)
-	authzMu.Unlock()
+	s.engine = newEngine(pro, authzFactory{s})
 
 	err = cfg.Extensions.Bootstrap(context.Background(), extension.BootstrapContext{Privileges: s.mgr, ExecuteSQL: s.ExecuteSQL})
 	if err != nil {

@@ -1,0 +1,318 @@
+// Command bench measures authplug's host against go-mysql-server's own
+// authentication and authorization, in one run, on the same engine version
+// and identical data, and reports ratios:
+//
+//	go run ./tests/bench
+//
+// Rounds alternate between the servers so that noise on a shared machine
+// falls on all of them alike.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/memory"
+	gmsserver "github.com/dolthub/go-mysql-server/server"
+	gmssql "github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/mysql_db"
+	"github.com/go-sql-driver/mysql"
+	"github.com/sirupsen/logrus"
+
+	"github.com/authplug/authplug/authplugin"
+	"github.com/authplug/authplug/server"
+)
+
+const rows = 1000
+
+func main() {
+	logins := flag.Int("logins", 1000, "logins per server per round")
+	duration := flag.Duration("duration", 2*time.Second, "point-select time per server per round")
+	rounds := flag.Int("rounds", 3, "rounds")
+	workers := flag.Int("workers", 4, "concurrent connections running point selects")
+	conns := flag.Int("conns", 200, "connections in the concurrency check")
+	flag.Parse()
+	logrus.SetOutput(io.Discard)
+	if err := run(*logins, *rounds, *workers, *conns, *duration); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type target struct {
+	name string
+	dsn  func(user, pw string) *mysql.Config
+	user string
+	pw   string
+}
+
+func run(logins, rounds, workers, conns int, duration time.Duration) error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "authplug-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	// authplug offering mysql_native_password in the handshake, as
+	// go-mysql-server does, and on its default (caching_sha2_password).
+	ap, err := startAuthplug(ctx, dir+"/native", authplugin.NativePasswordName)
+	if err != nil {
+		return err
+	}
+	defer ap.Close()
+	apSHA2, err := startAuthplug(ctx, dir+"/sha2", "")
+	if err != nil {
+		return err
+	}
+	defer apSHA2.Close()
+	gmsAuth, closeA, err := startGMS(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer closeA()
+	gmsOff, closeB, err := startGMS(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer closeB()
+
+	targets := []target{
+		{"authplug", cfgFor(ap.Addr().String()), "bench", "pw"},
+		{"go-mysql-server auth", cfgFor(gmsAuth), "bench", "pw"},
+		{"authorization off", cfgFor(gmsOff), "root", ""},
+		{"authplug, caching_sha2 offered", cfgFor(apSHA2.Addr().String()), "bench", "pw"},
+	}
+	loginTime := make([]time.Duration, len(targets))
+	selects := make([]int64, len(targets))
+	selectTime := make([]time.Duration, len(targets))
+	for r := 0; r < rounds; r++ {
+		for i, t := range targets {
+			if i == 2 {
+				continue // logins are compared with built-in auth only
+			}
+			d, err := loginRound(ctx, t, logins)
+			if err != nil {
+				return fmt.Errorf("%s logins: %w", t.name, err)
+			}
+			loginTime[i] += d
+		}
+		for i, t := range targets[:3] {
+			n, d, err := selectRound(ctx, t, workers, duration)
+			if err != nil {
+				return fmt.Errorf("%s selects: %w", t.name, err)
+			}
+			selects[i] += n
+			selectTime[i] += d
+		}
+	}
+	rate := func(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() }
+	lp := []float64{rate(int64(logins*rounds), loginTime[0]), rate(int64(logins*rounds), loginTime[1]), 0, rate(int64(logins*rounds), loginTime[3])}
+	qp := []float64{rate(selects[0], selectTime[0]), rate(selects[1], selectTime[1]), rate(selects[2], selectTime[2])}
+	fmt.Printf("logins/s (mysql_native_password, one at a time): authplug %.0f, go-mysql-server auth %.0f\n", lp[0], lp[1])
+	fmt.Printf("point selects/s (%d connections): authplug %.0f, go-mysql-server auth %.0f, authorization off %.0f\n", workers, qp[0], qp[1], qp[2])
+	fmt.Printf("ratio logins authplug / go-mysql-server auth: %.2f (target >= 1.0)\n", lp[0]/lp[1])
+	fmt.Printf("ratio logins authplug offering caching_sha2_password / go-mysql-server auth: %.2f (one more round trip for a native account)\n", lp[3]/lp[1])
+	fmt.Printf("ratio selects authplug / go-mysql-server auth: %.2f (target >= 1.0)\n", qp[0]/qp[1])
+	fmt.Printf("ratio selects authplug / authorization off: %.2f (target >= 0.95)\n", qp[0]/qp[2])
+
+	errs, stmts := concurrent(ctx, targets[0], conns, 20)
+	fmt.Printf("%d concurrent connections, each logging in and running 20 statements: %d statements, %d errors\n", conns, stmts, errs)
+	if errs != 0 {
+		return fmt.Errorf("%d errors with %d concurrent connections", errs, conns)
+	}
+	return nil
+}
+
+func cfgFor(addr string) func(user, pw string) *mysql.Config {
+	return func(user, pw string) *mysql.Config {
+		c := mysql.NewConfig()
+		c.User, c.Passwd, c.Net, c.Addr, c.DBName = user, pw, "tcp", addr, "bench"
+		c.AllowNativePasswords = true
+		c.InterpolateParams = true
+		return c
+	}
+}
+
+var seed = []string{
+	"CREATE TABLE bench.kv (k INT PRIMARY KEY, v VARCHAR(32))",
+}
+
+func insertRows() string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO bench.kv VALUES ")
+	for i := 0; i < rows; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "(%d, 'value-%d')", i, i)
+	}
+	return b.String()
+}
+
+func startAuthplug(ctx context.Context, dir, handshakePlugin string) (*server.Server, error) {
+	s, err := server.New(server.Config{
+		Addr: "127.0.0.1:0", DataDir: dir, RootPassword: "root", DefaultAuthPlugin: handshakePlugin,
+		Databases: []gmssql.Database{memory.NewDatabase("bench")},
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, q := range append(seed, insertRows()) {
+		if err := s.ExecuteSQL(ctx, q); err != nil {
+			return nil, err
+		}
+	}
+	go s.Serve()
+	db, err := sql.Open("mysql", cfgFor(s.Addr().String())("root", "root").FormatDSN()+"&tls=skip-verify")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	for _, q := range []string{
+		"CREATE USER bench IDENTIFIED WITH mysql_native_password BY 'pw'",
+		"GRANT SELECT ON bench.* TO bench",
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// startGMS runs plain go-mysql-server: with its own users and grants
+// (withAuth), or with none, when it checks nothing.
+func startGMS(ctx context.Context, withAuth bool) (string, func(), error) {
+	db := memory.NewDatabase("bench")
+	pro := memory.NewDBProvider(db)
+	engine := sqle.NewDefault(pro)
+	if withAuth {
+		m := engine.Analyzer.Catalog.MySQLDb
+		m.SetPersister(&mysql_db.NoopPersister{})
+		m.SetEnabled(true)
+		m.AddRootAccount()
+	}
+	sctx := gmssql.NewContext(ctx, gmssql.WithSession(memory.NewSession(gmssql.NewBaseSession(), pro)))
+	stmts := append(seed, insertRows())
+	if withAuth {
+		stmts = append(stmts,
+			"CREATE USER bench IDENTIFIED WITH mysql_native_password BY 'pw'",
+			"GRANT SELECT ON bench.* TO bench")
+	}
+	sctx.Session.SetClient(gmssql.Client{User: "root", Address: "localhost"})
+	for _, q := range stmts {
+		_, iter, _, err := engine.Query(sctx, q)
+		if err != nil {
+			return "", nil, fmt.Errorf("%s: %w", q, err)
+		}
+		if _, err := gmssql.RowIterToRows(sctx, iter); err != nil {
+			return "", nil, err
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	s, err := gmsserver.NewServer(gmsserver.Config{Protocol: "tcp", Address: l.Addr().String(), Listener: l}, engine, gmssql.NewContext, memory.NewSessionBuilder(pro), nil)
+	if err != nil {
+		return "", nil, err
+	}
+	go s.Start()
+	return l.Addr().String(), func() { s.Close() }, nil
+}
+
+func loginRound(ctx context.Context, t target, n int) (time.Duration, error) {
+	connector, err := mysql.NewConnector(t.dsn(t.user, t.pw))
+	if err != nil {
+		return 0, err
+	}
+	begin := time.Now()
+	for i := 0; i < n; i++ {
+		c, err := connector.Connect(ctx)
+		if err != nil {
+			return 0, err
+		}
+		c.Close()
+	}
+	return time.Since(begin), nil
+}
+
+func selectRound(ctx context.Context, t target, workers int, d time.Duration) (int64, time.Duration, error) {
+	db := sql.OpenDB(mustConnector(t.dsn(t.user, t.pw)))
+	defer db.Close()
+	db.SetMaxOpenConns(workers)
+	var n atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	begin := time.Now()
+	deadline := begin.Add(d)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			var v string
+			for i := w; time.Now().Before(deadline); i += workers {
+				if err := db.QueryRowContext(ctx, "SELECT v FROM bench.kv WHERE k = ?", i%rows).Scan(&v); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				n.Add(1)
+			}
+		}(w)
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return 0, 0, err
+	}
+	return n.Load(), time.Since(begin), nil
+}
+
+func mustConnector(c *mysql.Config) driver.Connector {
+	conn, err := mysql.NewConnector(c)
+	if err != nil {
+		panic(err)
+	}
+	return conn
+}
+
+// concurrent opens conns connections at once, each logging in and running
+// stmts point selects; it returns the errors and the statements run.
+func concurrent(ctx context.Context, t target, conns, stmts int) (errs, done int64) {
+	var e, ok atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for c := 0; c < conns; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			<-start
+			db := sql.OpenDB(mustConnector(t.dsn(t.user, t.pw)))
+			defer db.Close()
+			db.SetMaxOpenConns(1)
+			var v string
+			for i := 0; i < stmts; i++ {
+				if err := db.QueryRowContext(ctx, "SELECT v FROM bench.kv WHERE k = ?", (c*stmts+i)%rows).Scan(&v); err != nil {
+					e.Add(1)
+					continue
+				}
+				ok.Add(1)
+			}
+		}(c)
+	}
+	close(start)
+	wg.Wait()
+	return e.Load(), ok.Load()
+}
