@@ -65,3 +65,24 @@ func TestLoadRefusesBrokenData(t *testing.T) {
 	var m priv.Mask
 	assert.Error(t, json.Unmarshal([]byte(`["SELECT","FLY"]`), &m))
 }
+
+func TestFailedSaveLeavesTheOldSnapshot(t *testing.T) {
+	fail := false
+	saved := 0
+	s := privilege.NewMemStore(privilege.WithPersist(func(*privilege.Snapshot) error {
+		if fail {
+			return errors.New("disk full")
+		}
+		saved++
+		return nil
+	}))
+	require.NoError(t, s.Update(func(tx *privilege.Tx) error {
+		return tx.CreateUser(alice, privilege.IdentifiedAs(native, ""))
+	}))
+	before := s.Snapshot()
+	fail = true
+	err := s.Update(func(tx *privilege.Tx) error { return tx.Grant(alice, privilege.Object{}, priv.Select, false) })
+	assert.ErrorContains(t, err, "disk full")
+	assert.Same(t, before, s.Snapshot(), "a change that could not be saved is not published")
+	assert.Equal(t, 1, saved)
+}

@@ -273,14 +273,17 @@ func userOptions(tls []*ast.AuthTokenOrTLSOption, pl []*ast.PasswordOrLockOption
 	return opts, nil
 }
 
+// needCreateUserOr is CREATE USER, or rolePriv for a role statement
+// (CREATE ROLE, DROP ROLE), as MySQL accepts either there.
+func (x *accountExec) needCreateUserOr(isRole bool, rolePriv priv.Mask) error {
+	if isRole && x.sess.RequestVerification("", "", "", rolePriv) == nil {
+		return nil
+	}
+	return x.needCreateUser()
+}
+
 func (x *accountExec) createUser(st *ast.CreateUserStmt) error {
-	if st.IsCreateRole {
-		if x.sess.RequestVerification("", "", "", priv.CreateRole) != nil {
-			if err := x.needCreateUser(); err != nil {
-				return err
-			}
-		}
-	} else if err := x.needCreateUser(); err != nil {
+	if err := x.needCreateUserOr(st.IsCreateRole, priv.CreateRole); err != nil {
 		return err
 	}
 	opts, err := userOptions(st.AuthTokenOrTLSOptions, st.PasswordOrLockOptions)
@@ -352,13 +355,7 @@ func (x *accountExec) alterUser(st *ast.AlterUserStmt) error {
 }
 
 func (x *accountExec) dropUser(st *ast.DropUserStmt) error {
-	if st.IsDropRole {
-		if x.sess.RequestVerification("", "", "", priv.DropRole) != nil {
-			if err := x.needCreateUser(); err != nil {
-				return err
-			}
-		}
-	} else if err := x.needCreateUser(); err != nil {
+	if err := x.needCreateUserOr(st.IsDropRole, priv.DropRole); err != nil {
 		return err
 	}
 	return x.s.mgr.Update(func(tx *privilege.Tx) error {
@@ -501,8 +498,18 @@ func (x *accountExec) grant(elems []*ast.PrivElem, level *ast.GrantLevel, users 
 			}
 			continue
 		}
-		if err := x.sess.RequestVerification(obj.DB, obj.Table, "", p.mask&^priv.GrantOption); err != nil && len(p.cols) == 0 {
-			return err
+		if len(p.cols) == 0 {
+			if err := x.sess.RequestVerification(obj.DB, obj.Table, "", p.mask&^priv.GrantOption); err != nil {
+				return err
+			}
+			continue
+		}
+		// A column privilege can be handed on by whoever holds it on the
+		// column, or on the whole table.
+		for _, c := range p.cols {
+			if err := x.sess.RequestVerification(obj.DB, obj.Table, c, p.mask); err != nil {
+				return err
+			}
 		}
 	}
 	return x.s.mgr.Update(func(tx *privilege.Tx) error {

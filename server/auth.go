@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net"
 	"reflect"
 	"time"
@@ -183,13 +182,17 @@ type deadlineListener struct {
 }
 
 func (l deadlineListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		// A connection that cannot be given a deadline is dropped, not
+		// reported: an error here would stop vitess' accept loop.
+		if err := c.SetDeadline(time.Now().Add(l.timeout)); err != nil {
+			c.Close()
+			continue
+		}
+		return c, nil
 	}
-	if err := c.SetDeadline(time.Now().Add(l.timeout)); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("setting handshake deadline: %w", err)
-	}
-	return c, nil
 }

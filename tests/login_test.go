@@ -309,3 +309,33 @@ func TestUnreadableGrantsFileStopsTheServer(t *testing.T) {
 	_, err := newServer(e.dir)
 	assert.ErrorContains(t, err, "refusing to start without accounts")
 }
+
+func TestRolePrivilegesAreNotUserPrivileges(t *testing.T) {
+	e := start(t, nil, "")
+	exec(t, e.root(),
+		"CREATE USER ra IDENTIFIED WITH mysql_native_password BY 'pw'",
+		"GRANT CREATE ROLE, DROP ROLE ON *.* TO ra",
+	)
+	ra := e.conn("ra", "pw")
+	exec(t, ra, "CREATE ROLE r1", "DROP ROLE r1")
+	assert.Equal(t, uint16(1227), codeOf(ra, "CREATE USER x IDENTIFIED BY 'x'"))
+	assert.Equal(t, uint16(1227), codeOf(ra, "DROP USER ra"))
+	assert.Equal(t, uint16(1227), codeOf(ra, "GRANT SELECT ON *.* TO ra"), "no GRANT OPTION")
+}
+
+func TestGrantOptionAloneCannotHandOnColumns(t *testing.T) {
+	e := start(t, nil, "")
+	e.seed()
+	exec(t, e.root(),
+		"CREATE USER g IDENTIFIED WITH mysql_native_password BY 'pw'",
+		"CREATE USER other IDENTIFIED WITH mysql_native_password BY 'pw'",
+		"GRANT GRANT OPTION, SELECT (a) ON demo.t TO g",
+	)
+	g := e.conn("g", "pw")
+	assert.Equal(t, uint16(1143), codeOf(g, "GRANT SELECT (b) ON demo.t TO other"), "g does not hold SELECT on b")
+	assert.Equal(t, uint16(1142), codeOf(g, "GRANT SELECT ON demo.t TO other"))
+	exec(t, g, "GRANT SELECT (a) ON demo.t TO other")
+	rows, err := query(e.root(), "SHOW GRANTS FOR other")
+	require.NoError(t, err)
+	assert.Contains(t, rows, []string{"GRANT SELECT (`a`) ON `demo`.`t` TO `other`@`%`"})
+}
