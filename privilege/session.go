@@ -153,6 +153,10 @@ func (s *Session) HasAnyPrivilege(db, table string) bool {
 	return s.current().grants.anyOn(strings.ToLower(db), strings.ToLower(table))
 }
 
+// HasColumnGrants reports whether the session's stored grants include any
+// column-level grant, so a host can skip column checks for the others.
+func (s *Session) HasColumnGrants() bool { return len(s.current().grants.column) > 0 }
+
 // RequestDynamicVerification checks a dynamic privilege (WITH GRANT OPTION
 // when withGrant), stored grants first, then the plugin.
 func (s *Session) RequestDynamicVerification(name string, withGrant bool) error {

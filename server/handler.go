@@ -64,6 +64,14 @@ func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cal
 		return h.account(ctx, c, query, callback)
 	}
 	cn := h.s.conn(c.ConnectionID)
+	if cn != nil && cn.sess.HasColumnGrants() {
+		done, err := h.s.checkColumns(ctx, c, cn, query)
+		if err != nil {
+			h.stmtEvent(cn, c, query, 0, err)
+			return toSQLError(err)
+		}
+		defer done()
+	}
 	if cn == nil || !cn.events.HasStmtEventHandlers() {
 		return h.Handler.ComQuery(ctx, c, query, callback)
 	}
@@ -77,24 +85,20 @@ func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cal
 }
 
 func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
-	if isAccountStatement(query) {
-		stmt, rest, err := ast.SplitStatement(query)
-		if err != nil {
-			return "", toSQLError(mysqlerr.New(mysqlerr.ErSyntax, "42000", "%v", err))
-		}
-		return rest, h.account(ctx, c, stmt, callback)
-	}
 	cn := h.s.conn(c.ConnectionID)
-	if cn == nil || !cn.events.HasStmtEventHandlers() {
+	if !isAccountStatement(query) && (cn == nil || !cn.sess.HasColumnGrants() && !cn.events.HasStmtEventHandlers()) {
 		return h.Handler.ComMultiQuery(ctx, c, query, callback)
 	}
-	var affected uint64
-	rest, err := h.Handler.ComMultiQuery(ctx, c, query, func(r *sqltypes.Result, more bool) error {
-		affected += r.RowsAffected
-		return callback(r, more)
-	})
-	h.stmtEvent(cn, c, strings.TrimSuffix(query, rest), affected, err)
-	return rest, err
+	// Run the first statement through ComQuery, which handles account
+	// statements, column checks and events; the client must be told when
+	// more results follow.
+	first, rest, err := ast.SplitStatement(query)
+	if err != nil {
+		return "", toSQLError(mysqlerr.New(mysqlerr.ErSyntax, "42000", "%v", err))
+	}
+	rest = strings.TrimSpace(rest)
+	more := func(r *sqltypes.Result, m bool) error { return callback(r, m || rest != "") }
+	return rest, h.ComQuery(ctx, c, first, more)
 }
 
 func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {

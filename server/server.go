@@ -72,9 +72,10 @@ type Server struct {
 
 // conn is authplug's state for one authenticated connection.
 type conn struct {
-	id     uint32
-	sess   *privilege.Session
-	events *extension.SessionExtensions
+	id      uint32
+	sess    *privilege.Session
+	events  *extension.SessionExtensions
+	columns columnState
 }
 
 // authzMu serializes engine construction: go-mysql-server reads its

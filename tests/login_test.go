@@ -2,10 +2,12 @@ package tests
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -237,11 +239,7 @@ func TestRolesNeedActivation(t *testing.T) {
 	assert.NoError(t, err, "default roles are active at login")
 }
 
-// The engine's authorization names tables only, so the host refuses access
-// that only column grants would allow: stricter than MySQL, never looser.
-// Column grants are stored and shown, and the core decides them (see
-// privilege's tests); what must hold here is that none opens anything else.
-func TestColumnGrantsNeverOpenMoreThanGranted(t *testing.T) {
+func TestColumnPrivileges(t *testing.T) {
 	e := start(t, nil, "")
 	e.seed()
 	root := e.root()
@@ -250,29 +248,50 @@ func TestColumnGrantsNeverOpenMoreThanGranted(t *testing.T) {
 		"GRANT SELECT (id, a), INSERT (id, a), UPDATE (a) ON demo.t TO u",
 	)
 	u := e.conn("u", "pw")
-	for _, q := range []string{
-		"SELECT b FROM demo.t",
-		"SELECT * FROM demo.t",
-		"SELECT a FROM demo.t WHERE b > 0",
-		"SELECT x.b FROM demo.t AS x",
-		"SELECT 1 FROM dual WHERE EXISTS (SELECT b FROM demo.t)",
-		"INSERT INTO demo.t (id, a, b) VALUES (4, 40, 400)",
-		"INSERT INTO demo.t VALUES (5, 50, 500)",
-		"UPDATE demo.t SET b = 1 WHERE id = 1",
-		"DELETE FROM demo.t WHERE id = 1",
-	} {
-		_, err := u.ExecContext(context.Background(), q)
-		if strings.HasPrefix(q, "SELECT") {
-			_, err = query(u, q)
+	cases := []struct {
+		q    string
+		want uint16
+	}{
+		{"SELECT a FROM demo.t ORDER BY id", 0},
+		{"SELECT id, a FROM demo.t WHERE a > 5", 0},
+		{"SELECT x.a FROM demo.t AS x", 0},
+		{"SELECT COUNT(*) FROM demo.t", 0},
+		{"SELECT b FROM demo.t", 1143},
+		{"SELECT * FROM demo.t", 1143},
+		{"SELECT a FROM demo.t WHERE b > 0", 1143},
+		{"SELECT x.b FROM demo.t AS x", 1143},
+		{"SELECT a FROM demo.t ORDER BY b", 1143},
+		{"SELECT 1 FROM dual WHERE EXISTS (SELECT b FROM demo.t)", 1143},
+		{"SELECT (SELECT MAX(b) FROM demo.t)", 1143},
+		{"INSERT INTO demo.t (id, a) VALUES (3, 30)", 0},
+		{"INSERT INTO demo.t (id, a, b) VALUES (4, 40, 400)", 1143},
+		{"INSERT INTO demo.t VALUES (5, 50, 500)", 1143},
+		{"UPDATE demo.t SET a = 11 WHERE id = 1", 0},
+		{"UPDATE demo.t SET b = 1 WHERE id = 1", 1143},
+		{"DELETE FROM demo.t WHERE id = 1", 1142},
+	}
+	for _, c := range cases {
+		_, err := u.ExecContext(context.Background(), c.q)
+		if strings.HasPrefix(c.q, "SELECT") {
+			_, err = query(u, c.q)
 		}
-		assert.Equal(t, uint16(1142), code(err), "%s: %v", q, err)
+		assert.Equal(t, c.want, code(err), "%s: %v", c.q, err)
 	}
 	rows, err := query(root, "SELECT id, a, b FROM demo.t ORDER BY id")
 	require.NoError(t, err)
-	assert.Equal(t, [][]string{{"1", "10", "100"}, {"2", "20", "200"}}, rows, "nothing was written")
+	assert.Equal(t, [][]string{{"1", "11", "100"}, {"2", "20", "200"}, {"3", "30", ""}}, rows,
+		"only the allowed writes happened")
 	grants, err := query(root, "SHOW GRANTS FOR u")
 	require.NoError(t, err)
 	assert.Contains(t, grants, []string{"GRANT SELECT (`a`, `id`), INSERT (`a`, `id`), UPDATE (`a`) ON `demo`.`t` TO `u`@`%`"})
+
+	// Prepared statements are not checked column by column: refused.
+	stmt, err := u.PrepareContext(context.Background(), "SELECT a FROM demo.t WHERE id = ?")
+	if err == nil {
+		_, err = stmt.QueryContext(context.Background(), 1)
+		stmt.Close()
+	}
+	assert.Equal(t, uint16(1142), code(err), "%v", err)
 }
 
 func TestRestartKeepsAccountsGrantsRolesAndProxies(t *testing.T) {
@@ -338,4 +357,21 @@ func TestGrantOptionAloneCannotHandOnColumns(t *testing.T) {
 	rows, err := query(e.root(), "SHOW GRANTS FOR other")
 	require.NoError(t, err)
 	assert.Contains(t, rows, []string{"GRANT SELECT (`a`) ON `demo`.`t` TO `other`@`%`"})
+}
+
+func TestMultiStatementQueries(t *testing.T) {
+	e := start(t, nil, "")
+	e.seed()
+	db, err := sql.Open("mysql", e.dsn("root", rootPassword, withTLS, func(c *mysql.Config) { c.MultiStatements = true }))
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.Exec("CREATE USER m1 IDENTIFIED BY 'x'; GRANT SELECT ON demo.* TO m1; CREATE ROLE m2")
+	require.NoError(t, err, "account statements in one multi-statement query")
+	rows, err := query(e.root(), "SHOW GRANTS FOR m1")
+	require.NoError(t, err)
+	assert.Contains(t, rows, []string{"GRANT SELECT ON `demo`.* TO `m1`@`%`"})
+
+	out, err := mariadb(t, e, "root", rootPassword, "CREATE USER m3 IDENTIFIED WITH mysql_native_password BY 'y'; SELECT a FROM demo.t WHERE id = 1; SHOW GRANTS FOR m3")
+	require.NoError(t, err, out)
+	assert.Equal(t, "10\nGRANT USAGE ON *.* TO `m3`@`%`\n", out)
 }
