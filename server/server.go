@@ -34,6 +34,9 @@ type Config struct {
 	// when Listener is set.
 	Addr     string
 	Listener net.Listener
+	// Socket is a Unix socket path to listen on beside Addr; empty for none.
+	// A socket counts as a secure transport, as TLS does.
+	Socket string
 	// DataDir holds the grants file and the auto-generated TLS certificate.
 	DataDir string
 	// TLSCert and TLSKey name a certificate and key; empty means a
@@ -157,9 +160,14 @@ func New(cfg Config) (*Server, error) {
 
 	l := cfg.Listener
 	if l == nil {
-		if l, err = net.Listen("tcp", cfg.Addr); err != nil {
-			return nil, err
+		gl, err := gmsserver.NewListener("tcp", cfg.Addr, cfg.Socket)
+		if err != nil {
+			if gl != nil {
+				gl.Close()
+			}
+			return nil, fmt.Errorf("listening: %w", err)
 		}
+		l = gl
 	}
 	gcfg := gmsserver.Config{
 		Protocol:  "tcp",

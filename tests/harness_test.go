@@ -69,6 +69,11 @@ func start(t *testing.T, exts *extension.Extensions, dir string) *env {
 
 func startWith(t *testing.T, exts *extension.Extensions, dir string, timeout time.Duration) *env {
 	t.Helper()
+	return startSocket(t, exts, dir, timeout, "")
+}
+
+func startSocket(t *testing.T, exts *extension.Extensions, dir string, timeout time.Duration, socket string) *env {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -81,6 +86,7 @@ func startWith(t *testing.T, exts *extension.Extensions, dir string, timeout tim
 	db := memory.NewDatabase("demo")
 	srv, err := server.New(server.Config{
 		Addr:             "127.0.0.1:0",
+		Socket:           socket,
 		DataDir:          dir,
 		RootPassword:     rootPassword,
 		Extensions:       exts,

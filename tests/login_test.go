@@ -3,9 +3,11 @@ package tests
 import (
 	"context"
 	"database/sql"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/assert"
@@ -374,4 +376,44 @@ func TestMultiStatementQueries(t *testing.T) {
 	out, err := mariadb(t, e, "root", rootPassword, "CREATE USER m3 IDENTIFIED WITH mysql_native_password BY 'y'; SELECT a FROM demo.t WHERE id = 1; SHOW GRANTS FOR m3")
 	require.NoError(t, err, out)
 	assert.Equal(t, "10\nGRANT USAGE ON *.* TO `m3`@`%`\n", out)
+}
+
+func TestUnixSocketIsASecureTransport(t *testing.T) {
+	p := &tokenPlugin{}
+	reg := extension.NewRegistry()
+	require.NoError(t, reg.Register("test_token", extension.WithCustomAuthPlugins(p.plugin())))
+	es, err := reg.GetExtensions()
+	require.NoError(t, err)
+	sock := filepath.Join(t.TempDir(), "authplug.sock")
+	e := startSocket(t, es, "", 2*time.Second, sock)
+	exec(t, e.root(),
+		"CREATE USER tok IDENTIFIED WITH authentication_test_token AS 'token:abc'",
+		"CREATE USER sha IDENTIFIED WITH caching_sha2_password BY 'spw'",
+	)
+	unix := func(c *mysql.Config) { c.Net, c.Addr = "unix", sock }
+	_, err = e.tryConn("tok", "abc", withCleartext, unix)
+	assert.NoError(t, err, "cleartext over the socket")
+	_, err = e.tryConn("sha", "spw", unix)
+	assert.NoError(t, err, "caching_sha2 full authentication over the socket")
+	_, err = e.tryConn("tok", "abc", withCleartext)
+	assert.Equal(t, uint16(1045), code(err), "still refused on plain TCP")
+}
+
+// go-mysql-server's views have no definer: they run with the invoker's
+// privileges, so a grant on a view alone never reads its base tables
+// (stricter than MySQL's SQL SECURITY DEFINER default; see the README).
+func TestViewsNeverWidenAccess(t *testing.T) {
+	e := start(t, nil, "")
+	e.seed()
+	root := e.conn("root", rootPassword, withTLS, withDB("demo"))
+	exec(t, root,
+		"CREATE VIEW v AS SELECT a FROM t",
+		"CREATE USER u IDENTIFIED WITH mysql_native_password BY 'pw'",
+		"GRANT SELECT ON demo.v TO u",
+	)
+	u := e.conn("u", "pw", withDB("demo"))
+	rows, err := query(u, "SELECT * FROM demo.v")
+	assert.Error(t, err)
+	assert.Empty(t, rows)
+	assert.NotZero(t, code(err), "a MySQL error, not a dropped connection: %v", err)
 }

@@ -38,6 +38,7 @@ func main() {
 func run(ctx context.Context, args []string, logOut io.Writer) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:4000", "address to listen on")
+	socket := fs.String("socket", "", "Unix socket to listen on as well (none by default)")
 	dataDir := fs.String("data-dir", "./authplug-data", "directory for accounts, grants and the TLS certificate")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate (PEM); default: a self-signed one in --data-dir")
 	tlsKey := fs.String("tls-key", "", "TLS private key (PEM), with --tls-cert")
@@ -56,6 +57,7 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	}
 	s, err := server.New(server.Config{
 		Addr:         *addr,
+		Socket:       *socket,
 		DataDir:      *dataDir,
 		TLSCert:      *tlsCert,
 		TLSKey:       *tlsKey,
