@@ -1,0 +1,181 @@
+// Package oauth is a sample authplug extension: login with an OAuth 2.0
+// access token (a JWT) as the password, the token's scopes as privileges
+// that narrow the session, and an account binding that says which issuer's
+// tokens, for which subject, may log in as it.
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/authplug/authplug/authplugin"
+	"github.com/authplug/authplug/privilege"
+)
+
+// PluginName is what CREATE USER ... IDENTIFIED WITH names.
+const PluginName = "authentication_oauth"
+
+// Config configures the plugin.
+type Config struct {
+	// Keys finds the key that verifies a token (by kid), e.g. a keyfunc
+	// over a JWKS. Required.
+	Keys jwt.Keyfunc
+	// Audience is the audience tokens must carry, unless an account's
+	// binding names its own. Required.
+	Audience string
+	// Leeway absorbs clock skew in exp, nbf and iat (default 30s).
+	Leeway time.Duration
+	// MaxAge is how old a token's iat may be (default 1h).
+	MaxAge time.Duration
+	// MaxTokenSize caps the token before it is parsed (default 16 KiB).
+	MaxTokenSize int
+	// IsDynamic tells dynamic privilege names in scopes (default MySQL's).
+	IsDynamic func(string) bool
+	Now       func() time.Time
+	Logger    *slog.Logger
+}
+
+// Session is the state a token login leaves with its session.
+type Session struct {
+	Subject string
+	Issuer  string
+	JTI     string
+	Expires time.Time
+	Groups  []string
+	Scopes  []Scope
+	// AllScopes is true when the account's binding makes scopes optional
+	// and the token carried none: the stored grants alone decide.
+	AllScopes bool
+}
+
+// NewPlugin returns the authentication_oauth plugin.
+func NewPlugin(cfg Config) (*authplugin.AuthPlugin, error) {
+	if cfg.Keys == nil || cfg.Audience == "" {
+		return nil, errors.New("oauth: Keys and Audience are required")
+	}
+	if cfg.Leeway == 0 {
+		cfg.Leeway = 30 * time.Second
+	}
+	if cfg.MaxAge == 0 {
+		cfg.MaxAge = time.Hour
+	}
+	if cfg.MaxTokenSize == 0 {
+		cfg.MaxTokenSize = 16 << 10
+	}
+	if cfg.IsDynamic == nil {
+		cfg.IsDynamic = privilege.IsMySQLDynamicPrivilege
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	v := &verifier{keys: cfg.Keys, audience: cfg.Audience, leeway: cfg.Leeway, maxAge: cfg.MaxAge, maxSize: cfg.MaxTokenSize, now: cfg.Now}
+	p := &plugin{cfg: cfg, v: v}
+	return &authplugin.AuthPlugin{
+		Name:                     PluginName,
+		RequiredClientSidePlugin: authplugin.ClearPasswordName,
+		AuthenticateUser:         p.authenticate,
+		// Token accounts have no password: IDENTIFIED ... BY is refused.
+		GenerateAuthString:     func(string) (string, bool) { return "", false },
+		ValidateAuthString:     func(s string) bool { _, err := ParseBinding(s); return err == nil },
+		VerifyPrivilege:        p.verifyPrivilege,
+		VerifyDynamicPrivilege: p.verifyDynamic,
+	}, nil
+}
+
+type plugin struct {
+	cfg Config
+	v   *verifier
+}
+
+func (p *plugin) authenticate(_ context.Context, req authplugin.AuthenticateRequest) (any, error) {
+	if !req.SecureTransport {
+		return nil, authplugin.ErrInsecureTransport
+	}
+	b, err := ParseBinding(req.StoredPwd)
+	if err != nil {
+		return nil, err
+	}
+	claims, err := p.v.verify(req.InputPwd, req.User, b)
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{Subject: req.User}
+	s.Issuer, _ = claims["iss"].(string)
+	s.JTI, _ = claims["jti"].(string)
+	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
+		s.Expires = exp.Time
+	}
+	if g, ok := claims["groups"]; ok {
+		if s.Groups, err = stringList(g); err != nil {
+			return nil, fmt.Errorf("%w: groups: %v", ErrClaims, err)
+		}
+	}
+	switch sc, ok := claims["scope"]; {
+	case !ok && b.Scopes == scopesOptional:
+		s.AllScopes = true
+	case ok:
+		str, isString := sc.(string)
+		if !isString {
+			return nil, fmt.Errorf("%w: scope must be a space-separated string", ErrClaims)
+		}
+		var ignored []string
+		s.Scopes, ignored = ParseScopes(str, p.cfg.IsDynamic)
+		if len(ignored) > 0 {
+			p.cfg.Logger.Info("oauth: scope entries that grant nothing", "user", req.User, "ignored", ignored)
+		}
+	}
+	return s, nil
+}
+
+func stringList(v any) ([]string, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, errors.New("must be a list of strings")
+	}
+	out := make([]string, 0, len(list))
+	for _, e := range list {
+		s, ok := e.(string)
+		if !ok {
+			return nil, errors.New("must be a list of strings")
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// live reports whether the session's token is still valid; after its exp
+// (and leeway) the session's plugin privileges lapse.
+func (p *plugin) live(s *Session) bool {
+	return !s.Expires.IsZero() && p.cfg.Now().Before(s.Expires.Add(p.cfg.Leeway))
+}
+
+func (p *plugin) verifyPrivilege(req authplugin.AuthorizeRequest) bool {
+	s, ok := req.SessionState.(*Session)
+	if !ok || !p.live(s) {
+		return false
+	}
+	if s.AllScopes {
+		return true
+	}
+	return slices.ContainsFunc(s.Scopes, func(sc Scope) bool { return sc.covers(req.Priv, req.DB, req.Table) })
+}
+
+func (p *plugin) verifyDynamic(req authplugin.AuthorizeRequest) bool {
+	s, ok := req.SessionState.(*Session)
+	if !ok || !p.live(s) {
+		return false
+	}
+	if s.AllScopes {
+		return true
+	}
+	return slices.ContainsFunc(s.Scopes, func(sc Scope) bool { return sc.Dynamic == req.PrivName })
+}
