@@ -229,11 +229,11 @@ func (m *Manager) ConnectionVerification(ctx context.Context, req LoginRequest) 
 	if p == nil {
 		return deny(fmt.Sprintf("plugin %q is not loaded", u.Plugin), nil)
 	}
-	if req.ClientPlugin != "" && req.ClientPlugin != p.ClientPlugin() {
-		return deny(fmt.Sprintf("client answered for %s, the account needs %s", req.ClientPlugin, p.ClientPlugin()), nil)
-	}
 	if p.ClientPlugin() == authplugin.ClearPasswordName && !secure {
 		return deny("cleartext credentials over a connection without TLS", authplugin.ErrInsecureTransport)
+	}
+	if req.ClientPlugin != "" && req.ClientPlugin != p.ClientPlugin() {
+		return deny(fmt.Sprintf("client answered for %s, the account needs %s", req.ClientPlugin, p.ClientPlugin()), nil)
 	}
 	if err := ctx.Err(); err != nil {
 		return deny("login deadline passed", err)

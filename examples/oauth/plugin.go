@@ -23,12 +23,14 @@ const PluginName = "authentication_oauth"
 
 // Config configures the plugin.
 type Config struct {
-	// Keys finds the key that verifies a token (by kid), e.g. a keyfunc
-	// over a JWKS. Required.
-	Keys jwt.Keyfunc
+	// Keys finds the key that verifies a token (by kid); any fetch it does
+	// is bounded by the login's context. keyfunc.Keyfunc is one. Required.
+	Keys KeySource
 	// Audience is the audience tokens must carry, unless an account's
 	// binding names its own. Required.
 	Audience string
+	// Issuer, if set, is the only issuer an account binding may name.
+	Issuer string
 	// Leeway absorbs clock skew in exp, nbf and iat (default 30s).
 	Leeway time.Duration
 	// MaxAge is how old a token's iat may be (default 1h).
@@ -39,6 +41,11 @@ type Config struct {
 	IsDynamic func(string) bool
 	Now       func() time.Time
 	Logger    *slog.Logger
+}
+
+// KeySource gives the key lookup for one login.
+type KeySource interface {
+	KeyfuncCtx(ctx context.Context) jwt.Keyfunc
 }
 
 // Session is the state a token login leaves with its session.
@@ -77,15 +84,18 @@ func NewPlugin(cfg Config) (*authplugin.AuthPlugin, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	v := &verifier{keys: cfg.Keys, audience: cfg.Audience, leeway: cfg.Leeway, maxAge: cfg.MaxAge, maxSize: cfg.MaxTokenSize, now: cfg.Now}
+	v := &verifier{audience: cfg.Audience, leeway: cfg.Leeway, maxAge: cfg.MaxAge, maxSize: cfg.MaxTokenSize, now: cfg.Now}
 	p := &plugin{cfg: cfg, v: v}
 	return &authplugin.AuthPlugin{
 		Name:                     PluginName,
 		RequiredClientSidePlugin: authplugin.ClearPasswordName,
 		AuthenticateUser:         p.authenticate,
 		// Token accounts have no password: IDENTIFIED ... BY is refused.
-		GenerateAuthString:     func(string) (string, bool) { return "", false },
-		ValidateAuthString:     func(s string) bool { _, err := ParseBinding(s); return err == nil },
+		GenerateAuthString: func(string) (string, bool) { return "", false },
+		ValidateAuthString: func(s string) bool {
+			b, err := ParseBinding(s)
+			return err == nil && (cfg.Issuer == "" || b.Issuer == cfg.Issuer)
+		},
 		VerifyPrivilege:        p.verifyPrivilege,
 		VerifyDynamicPrivilege: p.verifyDynamic,
 	}, nil
@@ -96,7 +106,7 @@ type plugin struct {
 	v   *verifier
 }
 
-func (p *plugin) authenticate(_ context.Context, req authplugin.AuthenticateRequest) (any, error) {
+func (p *plugin) authenticate(ctx context.Context, req authplugin.AuthenticateRequest) (any, error) {
 	if !req.SecureTransport {
 		return nil, authplugin.ErrInsecureTransport
 	}
@@ -104,7 +114,7 @@ func (p *plugin) authenticate(_ context.Context, req authplugin.AuthenticateRequ
 	if err != nil {
 		return nil, err
 	}
-	claims, err := p.v.verify(req.InputPwd, req.User, b)
+	claims, err := p.v.verify(p.cfg.Keys.KeyfuncCtx(ctx), req.InputPwd, req.User, b)
 	if err != nil {
 		return nil, err
 	}

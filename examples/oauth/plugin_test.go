@@ -41,7 +41,7 @@ type idp struct {
 	now         time.Time
 }
 
-func newIDP(t *testing.T) (*idp, jwt.Keyfunc) {
+func newIDP(t *testing.T) (*idp, keyfunc.Keyfunc) {
 	t.Helper()
 	rk, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
@@ -65,7 +65,7 @@ func newIDP(t *testing.T) (*idp, jwt.Keyfunc) {
 	require.NoError(t, err)
 	kf, err := keyfunc.NewJWKSetJSON(raw)
 	require.NoError(t, err)
-	return p, kf.Keyfunc
+	return p, kf
 }
 
 func (p *idp) claims(sub string) jwt.MapClaims {
@@ -87,7 +87,7 @@ func (p *idp) sign(t *testing.T, s signer, c jwt.MapClaims) string {
 
 const aliceAS = `{"issuer":"https://idp.example.com"}`
 
-func kit(t *testing.T, p *idp, keys jwt.Keyfunc) *plugintest.Kit {
+func kit(t *testing.T, p *idp, keys KeySource) *plugintest.Kit {
 	t.Helper()
 	plug, err := NewPlugin(Config{Keys: keys, Audience: audience, Now: func() time.Time { return p.now }, MaxAge: time.Hour})
 	require.NoError(t, err)
@@ -353,11 +353,17 @@ func TestPrecheckRefusesWhatTheParserAccepts(t *testing.T) {
 		{"nested JWT", signRaw(`{"alg":"ES256","kid":"ec-1","cty":"JWT"}`, payload), true},
 		{"duplicate claim, the last one for the account", signRaw(`{"alg":"ES256","kid":"ec-1"}`, dup), true},
 	}
-	v := &verifier{keys: keys, audience: audience, leeway: 30 * time.Second, maxAge: time.Hour, maxSize: 16 << 10, now: func() time.Time { return p.now }}
+	v := &verifier{audience: audience, leeway: 30 * time.Second, maxAge: time.Hour, maxSize: 16 << 10, now: func() time.Time { return p.now }}
 	for _, c := range cases {
-		_, err := jwt.NewParser(jwt.WithValidMethods(Algorithms), jwt.WithTimeFunc(func() time.Time { return p.now })).Parse(c.token, keys)
+		_, err := jwt.NewParser(jwt.WithValidMethods(Algorithms), jwt.WithTimeFunc(func() time.Time { return p.now })).Parse(c.token, keys.Keyfunc)
 		assert.Equal(t, c.parserAccepts, err == nil, "%s: parser alone: %v", c.name, err)
-		_, err = v.verify([]byte(c.token), "alice@example.com", Binding{Issuer: issuer, Claim: "sub"})
+		_, err = v.verify(keys.Keyfunc, []byte(c.token), "alice@example.com", Binding{Issuer: issuer, Claim: "sub"})
 		assert.ErrorIs(t, err, ErrTokenShape, c.name)
+	}
+}
+
+func createTokenUser(user, as string) func(tx *privilege.Tx) error {
+	return func(tx *privilege.Tx) error {
+		return tx.CreateUser(plugintest.Account(user), privilege.IdentifiedAs(PluginName, as))
 	}
 }

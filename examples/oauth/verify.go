@@ -28,7 +28,6 @@ var (
 
 // verifier checks tokens; one per plugin.
 type verifier struct {
-	keys     jwt.Keyfunc
 	audience string
 	leeway   time.Duration
 	maxAge   time.Duration
@@ -38,7 +37,7 @@ type verifier struct {
 
 // verify checks token for the account user with binding b and returns its
 // claims. Each check is explicit, as golang-jwt's parser options are.
-func (v *verifier) verify(token []byte, user string, b Binding) (jwt.MapClaims, error) {
+func (v *verifier) verify(keys jwt.Keyfunc, token []byte, user string, b Binding) (jwt.MapClaims, error) {
 	switch {
 	case len(token) == 0:
 		return nil, ErrTokenEmpty
@@ -63,7 +62,7 @@ func (v *verifier) verify(token []byte, user string, b Binding) (jwt.MapClaims, 
 		jwt.WithStrictDecoding(),
 	)
 	claims := jwt.MapClaims{}
-	if _, err := p.ParseWithClaims(string(token), claims, v.keys); err != nil {
+	if _, err := p.ParseWithClaims(string(token), claims, keys); err != nil {
 		return nil, err
 	}
 	iat, err := claims.GetIssuedAt()

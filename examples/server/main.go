@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/sirupsen/logrus"
 
+	"github.com/authplug/authplug/examples/oauth"
 	"github.com/authplug/authplug/extension"
 	"github.com/authplug/authplug/server"
 )
@@ -29,7 +31,13 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "token" {
+		err = mintToken(os.Args[2:], os.Stdout)
+	} else {
+		err = run(ctx, os.Args[1:], os.Stderr)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "authplug:", err)
 		os.Exit(1)
 	}
@@ -43,6 +51,9 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	tlsCert := fs.String("tls-cert", "", "TLS certificate (PEM); default: a self-signed one in --data-dir")
 	tlsKey := fs.String("tls-key", "", "TLS private key (PEM), with --tls-cert")
 	rootPassword := fs.String("root-password", "", "root@localhost's password on first start; default: generated and printed once")
+	oauthIssuer := fs.String("oauth-issuer", oauth.DevIssuer, "the issuer token accounts may be bound to")
+	oauthAudience := fs.String("oauth-audience", oauth.DefaultAudience, "the audience tokens must carry")
+	oauthJWKS := fs.String("oauth-jwks-file", "", "JWKS to verify tokens with, re-read when it changes; default: a dev IdP key in --data-dir")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,6 +62,9 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	// The engine logs through logrus; keep its chatter out of our log.
 	logrus.SetOutput(io.Discard)
 
+	oauth.Configure(oauth.Settings{
+		Issuer: *oauthIssuer, Audience: *oauthAudience, JWKSFile: *oauthJWKS, DataDir: *dataDir, Logger: log,
+	})
 	es, err := extension.GetExtensions()
 	if err != nil {
 		return err
@@ -106,4 +120,39 @@ func seedDemo(ctx context.Context, s *server.Server) error {
 		}
 	}
 	return nil
+}
+
+// mintToken prints a token signed by the dev IdP in the data directory: the
+// quick start's stand-in for an identity provider.
+func mintToken(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", "./authplug-data", "the server's data directory (holds the dev IdP key)")
+	sub := fs.String("sub", "", "subject: the account's user name (required)")
+	scope := fs.String("scope", "", `space-separated scopes, e.g. "select:demo insert:demo.greetings"`)
+	groups := fs.String("groups", "", "comma-separated groups")
+	ttl := fs.Duration("ttl", 15*time.Minute, "lifetime")
+	issuer := fs.String("issuer", oauth.DevIssuer, "issuer")
+	audience := fs.String("audience", oauth.DefaultAudience, "audience")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *sub == "" {
+		return errors.New("token: --sub is required")
+	}
+	dev, err := oauth.LoadDevIdP(*dataDir)
+	if err != nil {
+		return err
+	}
+	var gs []string
+	for _, g := range strings.Split(*groups, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			gs = append(gs, g)
+		}
+	}
+	tok, err := dev.Mint(oauth.TokenRequest{Issuer: *issuer, Audience: *audience, Subject: *sub, Scope: *scope, Groups: gs, TTL: *ttl})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(out, tok)
+	return err
 }

@@ -1,0 +1,198 @@
+package oauth
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/MicahParks/jwkset"
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// FileKeys serves the keys of a JWKS file and re-reads the file when it
+// changes, in the background: a login never reads the disk. When a new file
+// does not parse, the keys already loaded stay in use.
+type FileKeys struct {
+	path string
+	log  *slog.Logger
+	cur  atomic.Pointer[loadedKeys]
+	stop chan struct{}
+	once sync.Once
+}
+
+type loadedKeys struct {
+	raw []byte
+	kf  keyfunc.Keyfunc
+}
+
+// NewFileKeys loads path (an error if it cannot be read or parsed) and
+// checks it for changes every interval (none if interval <= 0).
+func NewFileKeys(path string, interval time.Duration, log *slog.Logger) (*FileKeys, error) {
+	f := &FileKeys{path: path, log: log, stop: make(chan struct{})}
+	if err := f.Reload(); err != nil {
+		return nil, err
+	}
+	if interval > 0 {
+		go f.watch(interval)
+	}
+	return f, nil
+}
+
+// KeyfuncCtx implements KeySource.
+func (f *FileKeys) KeyfuncCtx(ctx context.Context) jwt.Keyfunc {
+	return f.cur.Load().kf.KeyfuncCtx(ctx)
+}
+
+// Reload reads the file now; unchanged content is a no-op.
+func (f *FileKeys) Reload() error {
+	raw, err := os.ReadFile(f.path)
+	if err != nil {
+		return fmt.Errorf("oauth: JWKS file: %w", err)
+	}
+	if old := f.cur.Load(); old != nil && bytes.Equal(old.raw, raw) {
+		return nil
+	}
+	kf, err := keyfunc.NewJWKSetJSON(raw)
+	if err != nil {
+		return fmt.Errorf("oauth: JWKS file %s: %w", f.path, err)
+	}
+	f.cur.Store(&loadedKeys{raw: raw, kf: kf})
+	return nil
+}
+
+func (f *FileKeys) watch(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-f.stop:
+			return
+		case <-t.C:
+			if err := f.Reload(); err != nil {
+				f.log.Warn("oauth: keeping the keys already loaded", "error", err)
+			}
+		}
+	}
+}
+
+// Close stops watching the file.
+func (f *FileKeys) Close() { f.once.Do(func() { close(f.stop) }) }
+
+// DevIdP is a signing key kept in a directory, so that token login can be
+// tried without an identity provider. Its public key is published as a JWKS
+// file beside it.
+type DevIdP struct {
+	key *ecdsa.PrivateKey
+	kid string
+	dir string
+}
+
+const (
+	devKeyFile  = "oauth-dev-key.pem"
+	devJWKSFile = "oauth-dev-jwks.json"
+)
+
+// LoadDevIdP loads the dev key from dir, creating it (and its JWKS) on
+// first use.
+func LoadDevIdP(dir string) (*DevIdP, error) {
+	keyPath := filepath.Join(dir, devKeyFile)
+	b, err := os.ReadFile(keyPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			return nil, err
+		}
+		b = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+		if err := os.WriteFile(keyPath, b, 0o600); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, fmt.Errorf("oauth: %s is not PEM", keyPath)
+	}
+	parsed, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	k, ok := parsed.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("oauth: %s is not an ECDSA key", keyPath)
+	}
+	d := &DevIdP{key: k, kid: "authplug-dev-1", dir: dir}
+	return d, d.writeJWKS()
+}
+
+func (d *DevIdP) writeJWKS() error {
+	jwk, err := jwkset.NewJWKFromKey(&d.key.PublicKey, jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{KID: d.kid, ALG: jwkset.AlgES256, USE: jwkset.UseSig}})
+	if err != nil {
+		return err
+	}
+	store := jwkset.NewMemoryStorage()
+	if err := store.KeyWrite(context.Background(), jwk); err != nil {
+		return err
+	}
+	raw, err := store.JSONPublic(context.Background())
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(d.JWKSPath(), raw, 0o644)
+}
+
+// JWKSPath is the dev IdP's public key set.
+func (d *DevIdP) JWKSPath() string { return filepath.Join(d.dir, devJWKSFile) }
+
+// TokenRequest is what a dev token says.
+type TokenRequest struct {
+	Issuer, Audience, Subject string
+	Scope                     string
+	Groups                    []string
+	TTL                       time.Duration
+	Now                       time.Time
+}
+
+// Mint signs a token with the dev key.
+func (d *DevIdP) Mint(r TokenRequest) (string, error) {
+	if r.Now.IsZero() {
+		r.Now = time.Now()
+	}
+	jti := make([]byte, 12)
+	rand.Read(jti)
+	c := jwt.MapClaims{
+		"iss": r.Issuer, "aud": r.Audience, "sub": r.Subject,
+		"iat": r.Now.Unix(), "nbf": r.Now.Unix(), "exp": r.Now.Add(r.TTL).Unix(),
+		"jti": fmt.Sprintf("%x", jti),
+	}
+	if r.Scope != "" {
+		c["scope"] = r.Scope
+	}
+	if len(r.Groups) > 0 {
+		c["groups"] = r.Groups
+	}
+	t := jwt.NewWithClaims(jwt.SigningMethodES256, c)
+	t.Header["kid"] = d.kid
+	return t.SignedString(d.key)
+}

@@ -1,0 +1,81 @@
+package oauth
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/MicahParks/jwkset"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authplug/authplug/authplugin/plugintest"
+	"github.com/authplug/authplug/mysqlerr"
+)
+
+func writeJWKS(t *testing.T, path string, signers ...signer) {
+	t.Helper()
+	store := jwkset.NewMemoryStorage()
+	for _, s := range signers {
+		jwk, err := jwkset.NewJWKFromKey(s.key.Public(), jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{KID: s.kid, ALG: jwkset.ALG(s.method.Alg())}})
+		require.NoError(t, err)
+		require.NoError(t, store.KeyWrite(context.Background(), jwk))
+	}
+	raw, err := store.JSONPublic(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, raw, 0o644))
+}
+
+func TestFileKeysPickUpRotation(t *testing.T) {
+	p, _ := newIDP(t)
+	path := filepath.Join(t.TempDir(), "jwks.json")
+	writeJWKS(t, path, p.rsa)
+	keys, err := NewFileKeys(path, 0, nil)
+	require.NoError(t, err)
+	defer keys.Close()
+	k := kit(t, p, keys)
+	login := func(s signer) error {
+		_, err := k.Login("alice@example.com", plugintest.Password(p.sign(t, s, p.claims("alice@example.com"))), plugintest.OverTLS())
+		return err
+	}
+	require.NoError(t, login(p.rsa))
+	assert.Equal(t, uint16(1045), mysqlerr.Code(login(p.ec)), "not published yet")
+
+	writeJWKS(t, path, p.ec) // rotate: new key in, old key retired
+	require.NoError(t, keys.Reload())
+	assert.NoError(t, login(p.ec), "the new kid is picked up")
+	assert.Equal(t, uint16(1045), mysqlerr.Code(login(p.rsa)), "the retired key no longer verifies")
+
+	require.NoError(t, os.WriteFile(path, []byte("{not json"), 0o644))
+	assert.Error(t, keys.Reload())
+	assert.NoError(t, login(p.ec), "a broken file keeps the keys already loaded")
+
+	_, err = NewFileKeys(filepath.Join(t.TempDir(), "missing.json"), 0, nil)
+	assert.Error(t, err)
+}
+
+func TestDevIdP(t *testing.T) {
+	dir := t.TempDir()
+	dev, err := LoadDevIdP(dir)
+	require.NoError(t, err)
+	again, err := LoadDevIdP(dir)
+	require.NoError(t, err)
+	assert.True(t, dev.key.Equal(again.key), "the key is kept across starts")
+
+	keys, err := NewFileKeys(dev.JWKSPath(), 0, nil)
+	require.NoError(t, err)
+	plug, err := NewPlugin(Config{Keys: keys, Audience: DefaultAudience, Issuer: DevIssuer})
+	require.NoError(t, err)
+	k := plugintest.New(t, plug)
+	k.Must(createTokenUser("alice@example.com", `{"issuer":"authplug-dev"}`))
+	tok, err := dev.Mint(TokenRequest{Issuer: DevIssuer, Audience: DefaultAudience, Subject: "alice@example.com", Scope: "select:demo", TTL: 15 * time.Minute})
+	require.NoError(t, err)
+	s, err := k.Login("alice@example.com", plugintest.Password(tok), plugintest.OverTLS())
+	require.NoError(t, err)
+	assert.Equal(t, DevIssuer, s.State().(*Session).Issuer)
+
+	err = k.Exec(createTokenUser("bob", `{"issuer":"https://elsewhere"}`))
+	assert.Equal(t, uint16(1827), mysqlerr.Code(err), "bindings may only name the configured issuer")
+}

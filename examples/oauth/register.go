@@ -1,0 +1,80 @@
+package oauth
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/authplug/authplug/extension"
+)
+
+// Settings are the server's --oauth-* flags.
+type Settings struct {
+	// Issuer is the only issuer account bindings may name (default
+	// DevIssuer).
+	Issuer string
+	// Audience tokens must carry (default "authplug").
+	Audience string
+	// JWKSFile is a JWKS to verify tokens with; empty means the dev IdP's,
+	// created in DataDir.
+	JWKSFile string
+	DataDir  string
+	Logger   *slog.Logger
+}
+
+// DevIssuer is the dev IdP's issuer.
+const DevIssuer = "authplug-dev"
+
+// DefaultAudience is the audience tokens carry unless configured.
+const DefaultAudience = "authplug"
+
+var settings atomic.Pointer[Settings]
+
+// Configure gives the extension its settings; call it before the
+// extensions are set up. Without it the extension adds nothing.
+func Configure(s Settings) { settings.Store(&s) }
+
+func init() {
+	if err := extension.RegisterFactory("oauth", factory); err != nil {
+		panic(err)
+	}
+}
+
+func factory() ([]extension.Option, error) {
+	s := settings.Load()
+	if s == nil {
+		return nil, nil
+	}
+	if s.Issuer == "" {
+		s.Issuer = DevIssuer
+	}
+	if s.Audience == "" {
+		s.Audience = DefaultAudience
+	}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	path := s.JWKSFile
+	if path == "" {
+		if s.DataDir == "" {
+			return nil, errors.New("oauth: a JWKS file or a data directory for the dev IdP is needed")
+		}
+		dev, err := LoadDevIdP(s.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("oauth: dev IdP: %w", err)
+		}
+		path = dev.JWKSPath()
+	}
+	keys, err := NewFileKeys(path, 5*time.Second, s.Logger)
+	if err != nil {
+		return nil, err
+	}
+	p, err := NewPlugin(Config{Keys: keys, Audience: s.Audience, Issuer: s.Issuer, Logger: s.Logger})
+	if err != nil {
+		keys.Close()
+		return nil, err
+	}
+	return []extension.Option{extension.WithCustomAuthPlugins(p), extension.WithClose(keys.Close)}, nil
+}
