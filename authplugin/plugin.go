@@ -174,3 +174,20 @@ var Reserved = map[string]bool{
 // ErrInsecureTransport refuses to take a secret over a connection that is
 // neither TLS nor a Unix socket.
 var ErrInsecureTransport = errors.New("authentication requires TLS or a Unix socket")
+
+// SessionValidator may be implemented by the state AuthenticateUser returns,
+// for sessions that can lapse (a token that expires). Every check of the
+// session asks it first; its error is what the client sees, so it should
+// say what to do (reconnect with a new token).
+type SessionValidator interface {
+	ValidateSession() error
+}
+
+// RoleActivator may be implemented by the state AuthenticateUser returns,
+// to choose the session's active roles at login (a token's groups). It is
+// given the roles granted to the account and its default roles; whatever it
+// returns is intersected with the granted ones, so a plugin can never
+// activate a role that was not granted.
+type RoleActivator interface {
+	ActivateRoles(granted, defaults []priv.Account) []priv.Account
+}

@@ -264,7 +264,12 @@ func (m *Manager) ConnectionVerification(ctx context.Context, req LoginRequest) 
 		state:     state,
 		connState: req.ConnState,
 	}
-	s.ident.Store(&identity{roles: grantedOnly(e, e.defaultRoles)})
+	s.validator, _ = state.(authplugin.SessionValidator)
+	roles := e.defaultRoles
+	if ra, ok := state.(authplugin.RoleActivator); ok {
+		roles = ra.ActivateRoles(sortedKeys(e.roles), slices.Clone(e.defaultRoles))
+	}
+	s.ident.Store(&identity{roles: grantedOnly(e, roles)})
 	m.log.LogAttrs(ctx, slog.LevelDebug, "login accepted",
 		slog.String("user", req.User), slog.String("client", c.host()),
 		slog.String("account", u.Account.String()), slog.String("plugin", p.Name))
@@ -285,7 +290,7 @@ func authenticate(ctx context.Context, p *authplugin.AuthPlugin, req authplugin.
 func grantedOnly(e *entry, roles []priv.Account) []priv.Account {
 	var out []priv.Account
 	for _, r := range roles {
-		if _, ok := e.roles[r]; ok {
+		if _, ok := e.roles[r]; ok && !slices.Contains(out, r) {
 			out = append(out, r)
 		}
 	}

@@ -448,3 +448,52 @@ func TestHasAnyPrivilege(t *testing.T) {
 	assert.False(t, s.HasAnyPrivilege("g", ""), "GRANT OPTION alone shows nothing")
 	assert.False(t, s.HasAnyPrivilege("other", ""))
 }
+
+// lapsingState is plugin state that picks roles and can lapse.
+type lapsingState struct {
+	roles   []priv.Account
+	expired *atomic.Bool
+}
+
+func (s lapsingState) ActivateRoles(granted, defaults []priv.Account) []priv.Account {
+	return append(s.roles, defaults...)
+}
+
+func (s lapsingState) ValidateSession() error {
+	if s.expired.Load() {
+		return mysqlerr.New(1045, "28000", "token expired; reconnect with a new token")
+	}
+	return nil
+}
+
+func TestPluginStateChoosesRolesAndCanLapse(t *testing.T) {
+	var expired atomic.Bool
+	p := authplugin.NativePassword()
+	p.Name, p.RequiredClientSidePlugin = "stateful", native
+	inner := p.AuthenticateUser
+	p.AuthenticateUser = func(ctx context.Context, req authplugin.AuthenticateRequest) (any, error) {
+		if _, err := inner(ctx, req); err != nil {
+			return nil, err
+		}
+		return lapsingState{roles: []priv.Account{analyst, writer, writer}, expired: &expired}, nil
+	}
+	k := plugintest.New(t, p)
+	k.Must(func(tx *privilege.Tx) error {
+		return errors.Join(
+			tx.CreateUser(alice, privilege.IdentifiedBy("stateful", "pw")),
+			tx.CreateRole(analyst), tx.CreateRole(writer),
+			tx.Grant(analyst, privilege.Object{DB: "d"}, priv.Select, false),
+			tx.Grant(writer, privilege.Object{DB: "d"}, priv.Insert, false),
+			tx.GrantRole(analyst, alice, false), // writer is never granted to alice
+		)
+	})
+	s := login(t, k, "alice")
+	assert.Equal(t, []priv.Account{analyst}, s.ActiveRoles(), "a plugin cannot activate a role that was not granted")
+	assert.NoError(t, s.RequestVerification("d", "t", "", priv.Select))
+	assert.Error(t, s.RequestVerification("d", "t", "", priv.Insert))
+
+	expired.Store(true)
+	err := s.RequestVerification("d", "t", "", priv.Select)
+	assert.EqualError(t, err, "Error 1045 (28000): token expired; reconnect with a new token")
+	assert.Error(t, s.RequestDynamicVerification("BACKUP_ADMIN", false))
+}

@@ -21,6 +21,7 @@ type Session struct {
 	account   priv.Account
 	plugin    *authplugin.AuthPlugin
 	state     any
+	validator authplugin.SessionValidator // state's, resolved once at login
 	connState *tls.ConnectionState
 
 	ident atomic.Pointer[identity]
@@ -121,6 +122,11 @@ func (s *Session) SetActiveRoles(roles []priv.Account) error {
 // session state, so impersonation never widens what the caller's
 // credentials allow.
 func (s *Session) RequestVerification(db, table, column string, p priv.Mask) error {
+	if s.validator != nil {
+		if err := s.validator.ValidateSession(); err != nil {
+			return err
+		}
+	}
 	db, table, column = strings.ToLower(db), strings.ToLower(table), strings.ToLower(column)
 	v := s.current()
 	if v.grants.allows(db, table, column, p) && s.pluginAllows(v, db, table, column, p) {
@@ -160,6 +166,11 @@ func (s *Session) HasColumnGrants() bool { return len(s.current().grants.column)
 // RequestDynamicVerification checks a dynamic privilege (WITH GRANT OPTION
 // when withGrant), stored grants first, then the plugin.
 func (s *Session) RequestDynamicVerification(name string, withGrant bool) error {
+	if s.validator != nil {
+		if err := s.validator.ValidateSession(); err != nil {
+			return err
+		}
+	}
 	name = strings.ToUpper(name)
 	v := s.current()
 	if s.m.dynamic[name] && v.grants.allowsDynamic(name, withGrant) {

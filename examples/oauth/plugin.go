@@ -15,6 +15,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/authplug/authplug/authplugin"
+	"github.com/authplug/authplug/mysqlerr"
+	"github.com/authplug/authplug/priv"
 	"github.com/authplug/authplug/privilege"
 )
 
@@ -59,6 +61,33 @@ type Session struct {
 	// AllScopes is true when the account's binding makes scopes optional
 	// and the token carried none: the stored grants alone decide.
 	AllScopes bool
+
+	lapse time.Time // Expires plus leeway
+	now   func() time.Time
+}
+
+// ValidateSession refuses every statement once the token has expired: the
+// client is told to reconnect with a new token.
+func (s *Session) ValidateSession() error {
+	if s.now().Before(s.lapse) {
+		return nil
+	}
+	return mysqlerr.New(mysqlerr.ErAccessDenied, "28000",
+		"Access denied for user '%s': the session's token expired at %s; reconnect with a new token",
+		s.Subject, s.Expires.UTC().Format(time.RFC3339))
+}
+
+// ActivateRoles activates, beside the default roles, the granted roles named
+// by the token's groups. A group never grants a role: authplug keeps only
+// roles already granted to the account.
+func (s *Session) ActivateRoles(granted, defaults []priv.Account) []priv.Account {
+	out := defaults
+	for _, r := range granted {
+		if slices.Contains(s.Groups, r.User) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // NewPlugin returns the authentication_oauth plugin.
@@ -118,11 +147,12 @@ func (p *plugin) authenticate(ctx context.Context, req authplugin.AuthenticateRe
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{Subject: req.User}
+	s := &Session{Subject: req.User, now: p.cfg.Now}
 	s.Issuer, _ = claims["iss"].(string)
 	s.JTI, _ = claims["jti"].(string)
 	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
 		s.Expires = exp.Time
+		s.lapse = exp.Time.Add(p.cfg.Leeway)
 	}
 	if g, ok := claims["groups"]; ok {
 		if s.Groups, err = stringList(g); err != nil {
@@ -164,9 +194,7 @@ func stringList(v any) ([]string, error) {
 
 // live reports whether the session's token is still valid; after its exp
 // (and leeway) the session's plugin privileges lapse.
-func (p *plugin) live(s *Session) bool {
-	return !s.Expires.IsZero() && p.cfg.Now().Before(s.Expires.Add(p.cfg.Leeway))
-}
+func (p *plugin) live(s *Session) bool { return s.ValidateSession() == nil }
 
 func (p *plugin) verifyPrivilege(req authplugin.AuthorizeRequest) bool {
 	s, ok := req.SessionState.(*Session)

@@ -157,8 +157,13 @@ func TestExpiryMidSessionLapsesThePluginPrivileges(t *testing.T) {
 	s, err := k.Login("alice@example.com", plugintest.Password(p.sign(t, p.ec, p.claims("alice@example.com"))), plugintest.OverTLS())
 	require.NoError(t, err)
 	require.NoError(t, s.RequestVerification("sales", "t", "", priv.Select))
-	p.now = p.now.Add(16 * time.Minute) // past exp and the 30s leeway
-	assert.Error(t, s.RequestVerification("sales", "t", "", priv.Select))
+	p.now = p.now.Add(15*time.Minute + 20*time.Second) // past exp, within the 30s leeway
+	require.NoError(t, s.RequestVerification("sales", "t", "", priv.Select))
+	p.now = p.now.Add(time.Minute) // past exp and leeway
+	err = s.RequestVerification("sales", "t", "", priv.Select)
+	assert.Equal(t, uint16(1045), mysqlerr.Code(err))
+	assert.ErrorContains(t, err, "token expired")
+	assert.ErrorContains(t, err, "reconnect with a new token")
 	assert.Error(t, s.RequestDynamicVerification("SYSTEM_VARIABLES_ADMIN", false))
 }
 
@@ -366,4 +371,40 @@ func createTokenUser(user, as string) func(tx *privilege.Tx) error {
 	return func(tx *privilege.Tx) error {
 		return tx.CreateUser(plugintest.Account(user), privilege.IdentifiedAs(PluginName, as))
 	}
+}
+
+func TestGroupsActivateGrantedRolesOnly(t *testing.T) {
+	p, keys := newIDP(t)
+	k := kit(t, p, keys)
+	alice := plugintest.Account("alice@example.com")
+	k.Must(func(tx *privilege.Tx) error {
+		for _, r := range []string{"analyst", "auditor", "admin"} {
+			if err := tx.CreateRole(plugintest.Account(r)); err != nil {
+				return err
+			}
+		}
+		if err := tx.Grant(plugintest.Account("analyst"), privilege.Object{DB: "hr"}, priv.Select, false); err != nil {
+			return err
+		}
+		if err := tx.Grant(plugintest.Account("admin"), privilege.Object{}, priv.AllGlobal, false); err != nil {
+			return err
+		}
+		if err := tx.GrantRole(plugintest.Account("analyst"), alice, false); err != nil {
+			return err
+		}
+		return tx.GrantRole(plugintest.Account("auditor"), alice, false)
+	})
+	c := p.claims("alice@example.com")
+	c["scope"] = "select"
+	c["groups"] = []string{"analyst", "admin"} // admin was never granted to alice
+	s, err := k.Login("alice@example.com", plugintest.Password(p.sign(t, p.ec, c)), plugintest.OverTLS())
+	require.NoError(t, err)
+	assert.Equal(t, []priv.Account{plugintest.Account("analyst")}, s.ActiveRoles())
+	assert.NoError(t, s.RequestVerification("hr", "people", "", priv.Select), "through the analyst role")
+	assert.Error(t, s.RequestVerification("payroll", "pay", "", priv.Select), "a token never grants a role")
+
+	delete(c, "groups")
+	s2, err := k.Login("alice@example.com", plugintest.Password(p.sign(t, p.ec, c)), plugintest.OverTLS())
+	require.NoError(t, err)
+	assert.Empty(t, s2.ActiveRoles(), "no groups, no default roles: nothing active")
 }
