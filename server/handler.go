@@ -46,7 +46,9 @@ func (h *handler) ConnectionClosed(c *mysql.Conn) {
 
 func (h *handler) ComResetConnection(c *mysql.Conn) error {
 	if cn := h.s.conn(c.ConnectionID); cn != nil {
-		// COM_RESET_CONNECTION resets the session: default roles again.
+		// COM_RESET_CONNECTION resets the session: the caller's own identity
+		// and default roles again.
+		cn.acting.revert()
 		snap := h.s.mgr.Snapshot()
 		if err := cn.sess.SetActiveRoles(snap.DefaultRoles(cn.sess.AuthenticatedAccount())); err != nil {
 			return toSQLError(err)
@@ -60,10 +62,15 @@ func (h *handler) ComResetConnection(c *mysql.Conn) error {
 }
 
 func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) error {
+	cn := h.s.conn(c.ConnectionID)
+	if cn != nil && isImpersonation(query) {
+		if handled, err := h.executeAs(ctx, c, cn, query, callback); handled {
+			return err
+		}
+	}
 	if isAccountStatement(query) {
 		return h.account(ctx, c, query, callback)
 	}
-	cn := h.s.conn(c.ConnectionID)
 	if cn != nil && cn.sess.HasColumnGrants() {
 		done, err := h.s.checkColumns(ctx, c, cn, query)
 		if err != nil {
@@ -86,7 +93,7 @@ func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cal
 
 func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
 	cn := h.s.conn(c.ConnectionID)
-	if !isAccountStatement(query) && (cn == nil || !cn.sess.HasColumnGrants() && !cn.events.HasStmtEventHandlers()) {
+	if !isAccountStatement(query) && !isImpersonation(query) && (cn == nil || !cn.sess.HasColumnGrants() && !cn.events.HasStmtEventHandlers()) {
 		return h.Handler.ComMultiQuery(ctx, c, query, callback)
 	}
 	// Run the first statement through ComQuery, which handles account
@@ -102,7 +109,7 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 }
 
 func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
-	if isAccountStatement(query) {
+	if isAccountStatement(query) || isImpersonation(query) {
 		// 1295 ER_UNSUPPORTED_PS, as MySQL answers for statements that
 		// cannot be prepared.
 		return nil, toSQLError(mysqlerr.New(1295, "HY000", "This command is not supported in the prepared statement protocol yet"))

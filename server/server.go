@@ -79,6 +79,7 @@ type conn struct {
 	sess    *privilege.Session
 	events  *extension.SessionExtensions
 	columns columnState
+	acting  impersonation
 }
 
 // authzMu serializes engine construction: go-mysql-server reads its
@@ -87,7 +88,7 @@ var authzMu sync.Mutex
 
 // newEngine makes an engine whose catalog uses f, and puts back whatever
 // factory was set before, so that other engines in the process keep theirs.
-func newEngine(pro *memory.DbProvider, f sql.AuthorizationHandlerFactory) *sqle.Engine {
+func newEngine(pro sql.DatabaseProvider, f sql.AuthorizationHandlerFactory) *sqle.Engine {
 	authzMu.Lock()
 	defer authzMu.Unlock()
 	prev := sql.GetAuthorizationHandlerFactory()
@@ -151,7 +152,7 @@ func New(cfg Config) (*Server, error) {
 
 	pro := memory.NewDBProvider(cfg.Databases...)
 	s.pro = pro
-	s.engine = newEngine(pro, authzFactory{s})
+	s.engine = newEngine(provider{DbProvider: pro, s: s}, authzFactory{s})
 
 	err = cfg.Extensions.Bootstrap(context.Background(), extension.BootstrapContext{Privileges: s.mgr, ExecuteSQL: s.ExecuteSQL})
 	if err != nil {

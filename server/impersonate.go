@@ -1,0 +1,234 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+
+	"github.com/dolthub/go-mysql-server/memory"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression/function"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/authplug/authplug/mysqlerr"
+	"github.com/authplug/authplug/priv"
+)
+
+// Impersonation statements (authplug's, after ClickHouse's):
+//
+//	EXECUTE AS 'user'[@'host'] <statement>   one statement as the account
+//	EXECUTE AS 'user'[@'host']               the session, until REVERT
+//	REVERT
+//
+// The prefix is read by a strict grammar: one account name, nothing else.
+// The statement after it goes to the engine unchanged (its trailing clauses
+// stay its own); nothing is spliced into SQL text. Every check made while
+// acting as the account, nested queries included, goes through the same
+// privilege.Session, which then answers with the account's stored grants
+// AND the caller's own session limits.
+
+var errExecuteAsSyntax = errors.New("EXECUTE AS takes one account name: EXECUTE AS 'user'[@'host'] [statement]")
+
+// parseExecuteAs splits "EXECUTE AS account [statement]". ok is false when
+// query is not an EXECUTE AS statement at all.
+func parseExecuteAs(query string) (target priv.Account, stmt string, ok bool, err error) {
+	w := firstWords(query, 2)
+	if w[0] != "EXECUTE" || w[1] != "AS" {
+		return priv.Account{}, "", false, nil
+	}
+	rest := skipWordsCI(query, "EXECUTE", "AS")
+	user, rest, err := accountPart(rest)
+	if err != nil {
+		return priv.Account{}, "", true, err
+	}
+	host := "%"
+	if strings.HasPrefix(rest, "@") {
+		if host, rest, err = accountPart(rest[1:]); err != nil {
+			return priv.Account{}, "", true, err
+		}
+	}
+	// The account must be followed by nothing, or by white space and a
+	// statement that starts with a word or a parenthesis.
+	trimmed := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(rest), ";"))
+	if trimmed == "" {
+		return priv.Account{User: user, Host: host}, "", true, nil
+	}
+	if rest == "" || !isSpace(rest[0]) {
+		return priv.Account{}, "", true, errExecuteAsSyntax
+	}
+	stmt = strings.TrimSpace(rest)
+	if c := stmt[0]; !(c == '(' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+		return priv.Account{}, "", true, errExecuteAsSyntax
+	}
+	return priv.Account{User: user, Host: host}, stmt, true, nil
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// skipWordsCI drops the leading words (and comments and white space) of q.
+func skipWordsCI(q string, words ...string) string {
+	for _, w := range words {
+		q = skipComments(q)
+		q = q[len(w):]
+	}
+	return skipComments(q)
+}
+
+func skipComments(q string) string {
+	for {
+		q = strings.TrimLeft(q, " \t\r\n")
+		switch {
+		case strings.HasPrefix(q, "/*"):
+			if end := strings.Index(q, "*/"); end >= 0 {
+				q = q[end+2:]
+				continue
+			}
+		case strings.HasPrefix(q, "--") || strings.HasPrefix(q, "#"):
+			if end := strings.IndexByte(q, '\n'); end >= 0 {
+				q = q[end+1:]
+				continue
+			}
+		}
+		return q
+	}
+}
+
+// accountPart reads a quoted ('...', "...", `...`, with doubled quotes and
+// backslash escapes) or plain (letters, digits, _ $ . -) name.
+func accountPart(s string) (name, rest string, err error) {
+	if s == "" {
+		return "", "", errExecuteAsSyntax
+	}
+	if q := s[0]; q == '\'' || q == '"' || q == '`' {
+		var b strings.Builder
+		for i := 1; i < len(s); i++ {
+			c := s[i]
+			switch {
+			case c == '\\' && q != '`' && i+1 < len(s):
+				i++
+				b.WriteByte(s[i])
+			case c == q && i+1 < len(s) && s[i+1] == q:
+				i++
+				b.WriteByte(q)
+			case c == q:
+				return b.String(), s[i+1:], nil
+			default:
+				b.WriteByte(c)
+			}
+		}
+		return "", "", errExecuteAsSyntax
+	}
+	end := strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '_' || r == '$' || r == '.' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	})
+	if end < 0 {
+		end = len(s)
+	}
+	if end == 0 {
+		return "", "", errExecuteAsSyntax
+	}
+	return s[:end], s[end:], nil
+}
+
+func isRevert(query string) bool {
+	w := firstWords(query, 2)
+	return w[0] == "REVERT" && strings.TrimSpace(strings.TrimRight(strings.TrimSpace(skipWordsCI(query, "REVERT")), ";")) == ""
+}
+
+// impersonation is a connection's session-level EXECUTE AS.
+type impersonation struct {
+	mu      sync.Mutex
+	restore func()
+}
+
+func (im *impersonation) set(restore func()) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	if im.restore == nil { // REVERT returns to the caller, whatever came between
+		im.restore = restore
+	}
+}
+
+func (im *impersonation) revert() {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	if im.restore != nil {
+		im.restore()
+		im.restore = nil
+	}
+}
+
+// executeAs runs EXECUTE AS or REVERT; handled is false for other queries.
+func (h *handler) executeAs(ctx context.Context, c *mysql.Conn, cn *conn, query string, callback mysql.ResultSpoolFn) (handled bool, err error) {
+	if isRevert(query) {
+		cn.acting.revert()
+		return true, callback(okResult, false)
+	}
+	target, stmt, ok, err := parseExecuteAs(query)
+	if !ok {
+		return false, nil
+	}
+	if err != nil {
+		return true, toSQLError(mysqlerr.New(mysqlerr.ErSyntax, "42000", "%v", err))
+	}
+	restore, err := cn.sess.Impersonate(target)
+	if err != nil {
+		h.stmtEvent(cn, c, query, 0, err)
+		return true, toSQLError(err)
+	}
+	if stmt == "" {
+		cn.acting.set(restore)
+		return true, callback(okResult, false)
+	}
+	defer restore() // on every path, panics included
+	return true, h.ComQuery(ctx, c, stmt, callback)
+}
+
+// provider answers CURRENT_USER() with the account a session acts as (the
+// matched account; the target while impersonating), as MySQL does; USER()
+// stays the engine's: the login.
+type provider struct {
+	*memory.DbProvider
+	s *Server
+}
+
+var _ sql.FunctionProvider = provider{}
+
+func (p provider) Function(ctx *sql.Context, name string) (sql.Function, bool) {
+	if strings.EqualFold(name, "current_user") {
+		return sql.NewFunction0("current_user", func() sql.Expression {
+			return currentUser{NoArgFunc: function.NoArgFunc{Name: "current_user", SQLType: types.LongText}, s: p.s}
+		}), true
+	}
+	return nil, false
+}
+
+type currentUser struct {
+	function.NoArgFunc
+	s *Server
+}
+
+func (currentUser) CollationCoercibility(*sql.Context) (sql.CollationID, byte) {
+	return sql.Collation_utf8mb3_general_ci, 3
+}
+
+func (cu currentUser) Eval(ctx *sql.Context, _ sql.Row) (any, error) {
+	if c := cu.s.conn(ctx.Session.ID()); c != nil {
+		a := c.sess.Account()
+		return a.User + "@" + a.Host, nil
+	}
+	client := ctx.Session.Client()
+	return client.User + "@" + client.Address, nil
+}
+
+func (cu currentUser) WithChildren(children ...sql.Expression) (sql.Expression, error) {
+	return function.NoArgFuncWithChildren(cu, children)
+}
+
+// isImpersonation reports whether query is EXECUTE AS or REVERT.
+func isImpersonation(query string) bool {
+	w := firstWords(query, 2)
+	return w[0] == "REVERT" || w[0] == "EXECUTE" && w[1] == "AS"
+}

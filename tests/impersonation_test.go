@@ -1,0 +1,94 @@
+package tests
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authplug/authplug/priv"
+)
+
+func TestExecuteAs(t *testing.T) {
+	e, p := withTokenPlugin(t)
+	exec(t, e.root(),
+		"CREATE TABLE demo.s (id INT PRIMARY KEY, a INT, b INT)",
+		"INSERT INTO demo.s VALUES (7, 70, 700)",
+		// alice is locked (no one logs in as her) and holds demo.t only.
+		"CREATE USER 'alice' IDENTIFIED WITH mysql_native_password BY 'x' ACCOUNT LOCK",
+		"GRANT SELECT, INSERT ON demo.t TO 'alice'",
+		"GRANT CREATE VIEW ON demo.* TO 'alice'",
+		// the gateway reads everything, but only as itself.
+		"CREATE USER gateway IDENTIFIED WITH authentication_test_token AS 'token:gw'",
+		"GRANT SELECT ON *.* TO gateway",
+		"GRANT PROXY ON 'alice'@'%' TO 'gateway'@'%'",
+		"CREATE USER bob IDENTIFIED WITH mysql_native_password BY 'x'",
+	)
+	gw := e.conn("gateway", "gw", withCleartext, withTLS)
+	ctx := context.Background()
+
+	t.Run("one statement as alice, with trailing clauses kept", func(t *testing.T) {
+		rows, err := query(gw, "EXECUTE AS 'alice' SELECT a FROM demo.t ORDER BY id DESC LIMIT 1")
+		require.NoError(t, err)
+		assert.Equal(t, [][]string{{"20"}}, rows)
+	})
+	t.Run("CURRENT_USER() is alice, USER() is the caller", func(t *testing.T) {
+		rows, err := query(gw, "EXECUTE AS 'alice' SELECT CURRENT_USER(), USER()")
+		require.NoError(t, err)
+		assert.Equal(t, [][]string{{"alice@%", "gateway@localhost"}}, rows)
+		rows, err = query(gw, "SELECT CURRENT_USER()")
+		require.NoError(t, err)
+		assert.Equal(t, [][]string{{"gateway@%"}}, rows)
+	})
+	t.Run("nested statements are authorized as alice", func(t *testing.T) {
+		for _, q := range []string{
+			"EXECUTE AS 'alice' SELECT a FROM demo.s",
+			"EXECUTE AS 'alice' SELECT a FROM demo.t WHERE a IN (SELECT a FROM demo.s)",
+			"EXECUTE AS 'alice' INSERT INTO demo.t SELECT id + 100, a, b FROM demo.s",
+			"EXECUTE AS 'alice' CREATE VIEW demo.v2 AS SELECT * FROM demo.s",
+		} {
+			_, err := gw.ExecContext(ctx, q)
+			assert.Equal(t, uint16(1142), code(err), "%s: %v", q, err)
+		}
+	})
+	t.Run("the caller's own session limits still apply", func(t *testing.T) {
+		p.deny.Store(uint64(priv.Insert))
+		defer p.deny.Store(0)
+		_, err := gw.ExecContext(ctx, "EXECUTE AS 'alice' INSERT INTO demo.t VALUES (5, 50, 500)")
+		assert.Equal(t, uint16(1142), code(err), "alice may insert; the gateway's credentials may not: %v", err)
+	})
+	t.Run("the caller's identity is back after every statement, errors included", func(t *testing.T) {
+		_, err := gw.ExecContext(ctx, "EXECUTE AS 'alice' INSERT INTO demo.t VALUES (1, 1, 1)") // duplicate key
+		assert.Error(t, err)
+		_, err = query(gw, "SELECT a FROM demo.s")
+		assert.NoError(t, err, "the gateway's own global SELECT again")
+		_, err = gw.ExecContext(ctx, "INSERT INTO demo.t VALUES (6, 60, 600)")
+		assert.Equal(t, uint16(1142), code(err), "and not alice's INSERT")
+	})
+	t.Run("without the grant: 1227 naming PROXY", func(t *testing.T) {
+		_, err := query(gw, "EXECUTE AS 'bob' SELECT 1")
+		assert.Equal(t, uint16(1227), code(err))
+		assert.ErrorContains(t, err, "PROXY")
+	})
+	t.Run("anything but one account name is a syntax error", func(t *testing.T) {
+		for _, q := range []string{
+			"EXECUTE AS 'alice', 'bob' SELECT 1",
+			"EXECUTE AS 'alice'; SELECT 1",
+			"EXECUTE AS",
+		} {
+			_, err := query(gw, q)
+			assert.Equal(t, uint16(1064), code(err), "%s: %v", q, err)
+		}
+	})
+	t.Run("the session acts as alice until REVERT", func(t *testing.T) {
+		exec(t, gw, "EXECUTE AS 'alice'@'%'")
+		rows, err := query(gw, "SELECT CURRENT_USER()")
+		require.NoError(t, err)
+		assert.Equal(t, [][]string{{"alice@%"}}, rows)
+		assert.Equal(t, uint16(1142), codeOf(gw, "SELECT a FROM demo.s"))
+		exec(t, gw, "REVERT")
+		_, err = query(gw, "SELECT a FROM demo.s")
+		assert.NoError(t, err)
+	})
+}
