@@ -202,7 +202,10 @@ func (m *Manager) ConnectionVerification(ctx context.Context, req LoginRequest) 
 		m.log.LogAttrs(ctx, slog.LevelWarn, "login refused",
 			slog.String("user", req.User), slog.String("client", c.host()),
 			slog.String("reason", reason), slog.Any("error", err))
-		return nil, mysqlerr.AccessDenied(req.User, c.host(), len(req.AuthData) > 0)
+		if err != nil {
+			reason += ": " + err.Error()
+		}
+		return nil, &LoginError{Reason: reason, public: mysqlerr.AccessDenied(req.User, c.host(), len(req.AuthData) > 0)}
 	}
 
 	snap := m.store.Snapshot()
@@ -275,6 +278,17 @@ func (m *Manager) ConnectionVerification(ctx context.Context, req LoginRequest) 
 		slog.String("account", u.Account.String()), slog.String("plugin", p.Name))
 	return s, nil
 }
+
+// LoginError is a refused login. Its text, and the error it unwraps to, is
+// the one 1045 every refusal shows the client; Reason says why, for the log
+// and audit only.
+type LoginError struct {
+	Reason string
+	public *mysqlerr.Error
+}
+
+func (e *LoginError) Error() string { return e.public.Error() }
+func (e *LoginError) Unwrap() error { return e.public }
 
 // authenticate calls the plugin, turning a panic on hostile input into a
 // refused login.

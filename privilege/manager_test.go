@@ -497,3 +497,13 @@ func TestPluginStateChoosesRolesAndCanLapse(t *testing.T) {
 	assert.EqualError(t, err, "Error 1045 (28000): token expired; reconnect with a new token")
 	assert.Error(t, s.RequestDynamicVerification("BACKUP_ADMIN", false))
 }
+
+func TestLoginErrorKeepsTheReasonFromTheClient(t *testing.T) {
+	k := plugintest.New(t)
+	_, err := k.Login("ghost", plugintest.Password("x"))
+	var le *privilege.LoginError
+	require.ErrorAs(t, err, &le)
+	assert.Equal(t, "no such account", le.Reason)
+	assert.Equal(t, uint16(1045), code(err))
+	assert.NotContains(t, err.Error(), "no such account", "the client's text never says why")
+}

@@ -102,7 +102,12 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 		ClientPlugin: string(m.name),
 	})
 	if err != nil {
-		m.s.connEvent(c, user, m.s.events(c.ConnectionID), nil, err)
+		reason := err
+		var le *privilege.LoginError
+		if errors.As(err, &le) {
+			reason = errors.New(le.Reason)
+		}
+		m.s.connEvent(c, user, m.s.events(c.ConnectionID), nil, reason)
 		return nil, toSQLError(err)
 	}
 	// Authenticated: the handshake deadline no longer applies.

@@ -2,6 +2,8 @@ package tests
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,4 +57,65 @@ func TestOAuthTokenLogin(t *testing.T) {
 	assert.Equal(t, uint16(1045), code(err), "expired")
 	assert.Contains(t, e.logs.String(), "token is for another user")
 	assert.NotContains(t, e.logs.String(), tok, "tokens never reach the log")
+}
+
+func TestAuditTrail(t *testing.T) {
+	dir := t.TempDir()
+	dev, err := oauth.LoadDevIdP(dir)
+	require.NoError(t, err)
+	keys, err := oauth.NewFileKeys(dev.JWKSPath(), 0, nil)
+	require.NoError(t, err)
+	t.Cleanup(keys.Close)
+	plug, err := oauth.NewPlugin(oauth.Config{Keys: keys, Audience: oauth.DefaultAudience, Issuer: oauth.DevIssuer})
+	require.NoError(t, err)
+	audit := &syncBuffer{}
+	reg := extension.NewRegistry()
+	require.NoError(t, reg.Register("oauth", extension.WithCustomAuthPlugins(plug),
+		extension.WithSessionHandlerFactory(oauth.NewAuditor(audit).Handler)))
+	es, err := reg.GetExtensions()
+	require.NoError(t, err)
+	e := start(t, es, "")
+	e.seed()
+	exec(t, e.root(),
+		"CREATE USER gateway IDENTIFIED WITH authentication_oauth AS '{\"issuer\":\"authplug-dev\"}'",
+		"CREATE USER alice IDENTIFIED WITH mysql_native_password BY 'x' ACCOUNT LOCK",
+		"GRANT SELECT ON demo.* TO alice",
+		"GRANT PROXY ON 'alice'@'%' TO 'gateway'@'%'",
+	)
+	tok, err := dev.Mint(oauth.TokenRequest{Issuer: oauth.DevIssuer, Audience: oauth.DefaultAudience, Subject: "gateway", Scope: "select", TTL: time.Minute})
+	require.NoError(t, err)
+	gw := e.conn("gateway", tok, withCleartext, withTLS)
+	_, err = query(gw, "EXECUTE AS 'alice' SELECT a FROM demo.t WHERE id = 1")
+	require.NoError(t, err)
+	_, err = e.tryConn("gateway", tok+"x", withCleartext, withTLS)
+	require.Error(t, err)
+
+	var records []oauth.Record
+	for _, line := range strings.Split(strings.TrimSpace(audit.String()), "\n") {
+		var r oauth.Record
+		require.NoError(t, json.Unmarshal([]byte(line), &r), line)
+		records = append(records, r)
+		assert.NotContains(t, line, tok[len(tok)-30:], "the token never reaches the audit")
+		assert.NotContains(t, line, "'x'", "nor a password")
+	}
+	find := func(match func(oauth.Record) bool) oauth.Record {
+		for _, r := range records {
+			if match(r) {
+				return r
+			}
+		}
+		t.Fatalf("no such audit record in %v", records)
+		return oauth.Record{}
+	}
+	login := find(func(r oauth.Record) bool { return r.Event == "login" && r.Outcome == "accepted" && r.User == "gateway" })
+	assert.Equal(t, oauth.DevIssuer, login.Issuer)
+	assert.NotEmpty(t, login.JTI)
+	rejected := find(func(r oauth.Record) bool { return r.Event == "login" && r.Outcome == "rejected" })
+	assert.Contains(t, rejected.Reason, "signature")
+	stmt := find(func(r oauth.Record) bool { return r.Event == "statement" && r.User == "gateway" })
+	assert.Equal(t, "'gateway'@'%'", stmt.Account)
+	assert.Equal(t, "'alice'@'%'", stmt.EffectiveAccount)
+	assert.Equal(t, "SELECT a FROM demo.t WHERE id = 1", stmt.Statement)
+	assert.Equal(t, login.JTI, stmt.JTI)
+	assert.Equal(t, "success", stmt.Outcome)
 }

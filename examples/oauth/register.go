@@ -3,7 +3,9 @@ package oauth
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -21,7 +23,9 @@ type Settings struct {
 	// created in DataDir.
 	JWKSFile string
 	DataDir  string
-	Logger   *slog.Logger
+	// Audit receives the audit log's JSON lines (default: standard error).
+	Audit  io.Writer
+	Logger *slog.Logger
 }
 
 // DevIssuer is the dev IdP's issuer.
@@ -76,5 +80,13 @@ func factory() ([]extension.Option, error) {
 		keys.Close()
 		return nil, err
 	}
-	return []extension.Option{extension.WithCustomAuthPlugins(p), extension.WithClose(keys.Close)}, nil
+	audit := s.Audit
+	if audit == nil {
+		audit = os.Stderr
+	}
+	return []extension.Option{
+		extension.WithCustomAuthPlugins(p),
+		extension.WithSessionHandlerFactory(NewAuditor(audit).Handler),
+		extension.WithClose(keys.Close),
+	}, nil
 }

@@ -54,6 +54,7 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	oauthIssuer := fs.String("oauth-issuer", oauth.DevIssuer, "the issuer token accounts may be bound to")
 	oauthAudience := fs.String("oauth-audience", oauth.DefaultAudience, "the audience tokens must carry")
 	oauthJWKS := fs.String("oauth-jwks-file", "", "JWKS to verify tokens with, re-read when it changes; default: a dev IdP key in --data-dir")
+	auditLog := fs.String("audit-log", "", "file the JSON audit lines are appended to (default: standard error)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -62,8 +63,18 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	// The engine logs through logrus; keep its chatter out of our log.
 	logrus.SetOutput(io.Discard)
 
+	var audit io.Writer = logOut
+	if *auditLog != "" {
+		f, err := os.OpenFile(*auditLog, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("audit log: %w", err)
+		}
+		defer f.Close()
+		audit = f
+	}
 	oauth.Configure(oauth.Settings{
-		Issuer: *oauthIssuer, Audience: *oauthAudience, JWKSFile: *oauthJWKS, DataDir: *dataDir, Logger: log,
+		Issuer: *oauthIssuer, Audience: *oauthAudience, JWKSFile: *oauthJWKS, DataDir: *dataDir,
+		Audit: audit, Logger: log,
 	})
 	es, err := extension.GetExtensions()
 	if err != nil {
