@@ -21,6 +21,7 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/time/rate"
 )
 
 // FileKeys serves the keys of a JWKS file and re-reads the file when it
@@ -196,3 +197,40 @@ func (d *DevIdP) Mint(r TokenRequest) (string, error) {
 	t.Header["kid"] = d.kid
 	return t.SignedString(d.key)
 }
+
+// URLKeys serves the keys of a JWKS URL through keyfunc: fetched at start
+// and refreshed in the background; a token with an unknown kid may trigger
+// one more fetch, at most once per unknownKIDEvery, bounded by the login's
+// context. When the IdP is down, the keys already fetched keep working.
+type URLKeys struct {
+	keyfunc.Keyfunc
+	cancel context.CancelFunc
+}
+
+// NewURLKeys starts fetching url.
+func NewURLKeys(url string, refresh, unknownKIDEvery time.Duration, log *slog.Logger) (*URLKeys, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{url}, keyfunc.Override{
+		RefreshInterval:   refresh,
+		RefreshUnknownKID: rate.NewLimiter(rate.Every(unknownKIDEvery), 1),
+		// Never queue a login behind the limiter: refused now beats late.
+		RateLimitWaitMax: time.Millisecond,
+		HTTPTimeout:      5 * time.Second,
+		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
+			return func(_ context.Context, err error) {
+				log.Warn("oauth: JWKS refresh failed; keeping the keys already fetched", "url", u, "error", err)
+			}
+		},
+	})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("oauth: JWKS URL: %w", err)
+	}
+	return &URLKeys{Keyfunc: kf, cancel: cancel}, nil
+}
+
+// Close stops the background refresh.
+func (u *URLKeys) Close() { u.cancel() }

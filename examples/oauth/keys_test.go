@@ -2,7 +2,10 @@ package oauth
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"sync"
 	"path/filepath"
 	"testing"
 	"time"
@@ -78,4 +81,75 @@ func TestDevIdP(t *testing.T) {
 
 	err = k.Exec(createTokenUser("bob", `{"issuer":"https://elsewhere"}`))
 	assert.Equal(t, uint16(1827), mysqlerr.Code(err), "bindings may only name the configured issuer")
+}
+
+// jwksServer serves whatever JWKS it holds and counts fetches; down makes it
+// answer 503, as an IdP in trouble.
+type jwksServer struct {
+	mu      sync.Mutex
+	body    []byte
+	fetches int
+	down    bool
+}
+
+func (s *jwksServer) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fetches++
+	if s.down {
+		http.Error(w, "maintenance", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(s.body)
+}
+
+func (s *jwksServer) set(t *testing.T, signers ...signer) {
+	path := filepath.Join(t.TempDir(), "jwks.json")
+	writeJWKS(t, path, signers...)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.body = b
+}
+
+func (s *jwksServer) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fetches
+}
+
+func TestURLKeys(t *testing.T) {
+	p, _ := newIDP(t)
+	idpSrv := &jwksServer{}
+	idpSrv.set(t, p.rsa)
+	hs := httptest.NewServer(idpSrv)
+	defer hs.Close()
+
+	keys, err := NewURLKeys(hs.URL, time.Hour, time.Hour, nil)
+	require.NoError(t, err)
+	defer keys.Close()
+	k := kit(t, p, keys)
+	login := func(s signer) error {
+		_, err := k.Login("alice@example.com", plugintest.Password(p.sign(t, s, p.claims("alice@example.com"))), plugintest.OverTLS())
+		return err
+	}
+	require.NoError(t, login(p.rsa))
+	assert.Equal(t, 1, idpSrv.count(), "fetched once at start, not per login")
+	require.NoError(t, login(p.rsa))
+	assert.Equal(t, 1, idpSrv.count())
+
+	idpSrv.set(t, p.rsa, p.ec) // the IdP publishes a new key
+	assert.NoError(t, login(p.ec), "an unknown kid triggers a refresh")
+	assert.Equal(t, 2, idpSrv.count())
+
+	idpSrv.set(t, p.rsa, p.ec, p.ed)
+	assert.Equal(t, uint16(1045), mysqlerr.Code(login(p.ed)), "a second unknown kid within the limit: no new fetch")
+	assert.Equal(t, 2, idpSrv.count(), "refreshes on unknown kids are rate limited")
+
+	idpSrv.mu.Lock()
+	idpSrv.down = true
+	idpSrv.mu.Unlock()
+	assert.NoError(t, login(p.ec), "the IdP is down: cached keys keep working")
 }

@@ -22,7 +22,9 @@ type Settings struct {
 	// JWKSFile is a JWKS to verify tokens with; empty means the dev IdP's,
 	// created in DataDir.
 	JWKSFile string
-	DataDir  string
+	// JWKSURL is an IdP's JWKS endpoint (exclusive with JWKSFile).
+	JWKSURL string
+	DataDir string
 	// Audit receives the audit log's JSON lines (default: standard error).
 	Audit  io.Writer
 	Logger *slog.Logger
@@ -60,8 +62,22 @@ func factory() ([]extension.Option, error) {
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
+	if s.JWKSURL != "" && s.JWKSFile != "" {
+		return nil, errors.New("oauth: give a JWKS file or a JWKS URL, not both")
+	}
+	var keys interface {
+		KeySource
+		Close()
+	}
 	path := s.JWKSFile
-	if path == "" {
+	switch {
+	case s.JWKSURL != "":
+		u, err := NewURLKeys(s.JWKSURL, time.Hour, time.Minute, s.Logger)
+		if err != nil {
+			return nil, err
+		}
+		keys = u
+	case path == "":
 		if s.DataDir == "" {
 			return nil, errors.New("oauth: a JWKS file or a data directory for the dev IdP is needed")
 		}
@@ -70,10 +86,13 @@ func factory() ([]extension.Option, error) {
 			return nil, fmt.Errorf("oauth: dev IdP: %w", err)
 		}
 		path = dev.JWKSPath()
-	}
-	keys, err := NewFileKeys(path, 5*time.Second, s.Logger)
-	if err != nil {
-		return nil, err
+		fallthrough
+	default:
+		f, err := NewFileKeys(path, 5*time.Second, s.Logger)
+		if err != nil {
+			return nil, err
+		}
+		keys = f
 	}
 	p, err := NewPlugin(Config{Keys: keys, Audience: s.Audience, Issuer: s.Issuer, Logger: s.Logger})
 	if err != nil {

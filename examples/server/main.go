@@ -54,6 +54,7 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	oauthIssuer := fs.String("oauth-issuer", oauth.DevIssuer, "the issuer token accounts may be bound to")
 	oauthAudience := fs.String("oauth-audience", oauth.DefaultAudience, "the audience tokens must carry")
 	oauthJWKS := fs.String("oauth-jwks-file", "", "JWKS to verify tokens with, re-read when it changes; default: a dev IdP key in --data-dir")
+	oauthJWKSURL := fs.String("oauth-jwks-url", "", "JWKS endpoint of the identity provider (cached, refreshed in the background)")
 	auditLog := fs.String("audit-log", "", "file the JSON audit lines are appended to (default: standard error)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -73,7 +74,7 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 		audit = f
 	}
 	oauth.Configure(oauth.Settings{
-		Issuer: *oauthIssuer, Audience: *oauthAudience, JWKSFile: *oauthJWKS, DataDir: *dataDir,
+		Issuer: *oauthIssuer, Audience: *oauthAudience, JWKSFile: *oauthJWKS, JWKSURL: *oauthJWKSURL, DataDir: *dataDir,
 		Audit: audit, Logger: log,
 	})
 	es, err := extension.GetExtensions()
