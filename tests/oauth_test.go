@@ -3,10 +3,16 @@ package tests
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -118,4 +124,106 @@ func TestAuditTrail(t *testing.T) {
 	assert.Equal(t, "SELECT a FROM demo.t WHERE id = 1", stmt.Statement)
 	assert.Equal(t, login.JTI, stmt.JTI)
 	assert.Equal(t, "success", stmt.Outcome)
+}
+
+// A JWKS served over HTTP, end to end: keys are served from the cache (a
+// known kid is never refetched per login), an IdP that goes down leaves the
+// cached keys working, and hostile tokens are refused on the wire with 1045.
+// A new kid being picked up is TestURLKeys' (examples/oauth); the full table
+// of hostile tokens is TestHostileTokens'.
+func TestOAuthWithJWKSURL(t *testing.T) {
+	idpDir := t.TempDir()
+	first, err := oauth.LoadDevIdP(filepath.Join(idpDir, "first"))
+	require.NoError(t, err)
+	second, err := oauth.LoadDevIdP(filepath.Join(idpDir, "second"))
+	require.NoError(t, err)
+	var mu sync.Mutex
+	jwks := mustRead(t, first.JWKSPath())
+	down := false
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if down {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		w.Write(jwks)
+	}))
+	defer hs.Close()
+
+	keys, err := oauth.NewURLKeys(hs.URL, time.Hour, time.Nanosecond, nil)
+	require.NoError(t, err)
+	t.Cleanup(keys.Close)
+	plug, err := oauth.NewPlugin(oauth.Config{Keys: keys, Audience: oauth.DefaultAudience, Issuer: oauth.DevIssuer})
+	require.NoError(t, err)
+	reg := extension.NewRegistry()
+	require.NoError(t, reg.Register("oauth", extension.WithCustomAuthPlugins(plug)))
+	es, err := reg.GetExtensions()
+	require.NoError(t, err)
+	e := start(t, es, "")
+	exec(t, e.root(), "CREATE USER 'alice@example.com' IDENTIFIED WITH authentication_oauth AS '{\"issuer\":\"authplug-dev\",\"scopes\":\"optional\"}'")
+	mint := func(d *oauth.DevIdP, r oauth.TokenRequest) string {
+		r.Issuer, r.Audience = cmpOr(r.Issuer, oauth.DevIssuer), cmpOr(r.Audience, oauth.DefaultAudience)
+		r.Subject = cmpOr(r.Subject, "alice@example.com")
+		if r.TTL == 0 {
+			r.TTL = time.Minute
+		}
+		tok, err := d.Mint(r)
+		require.NoError(t, err)
+		return tok
+	}
+	login := func(tok string) error {
+		_, err := e.tryConn("alice@example.com", tok, withCleartext, withTLS)
+		return err
+	}
+	require.NoError(t, login(mint(first, oauth.TokenRequest{})))
+
+	// Both dev IdPs use the same kid; publish the second key under it.
+	mu.Lock()
+	jwks = mustRead(t, second.JWKSPath())
+	mu.Unlock()
+	assert.Equal(t, uint16(1045), code(login(mint(second, oauth.TokenRequest{}))),
+		"a known kid is served from the cache, not refetched per login")
+
+	mu.Lock()
+	down = true
+	mu.Unlock()
+	assert.NoError(t, login(mint(first, oauth.TokenRequest{})), "the IdP is down: cached keys keep working")
+
+	good := mint(first, oauth.TokenRequest{})
+	hostile := map[string]string{
+		"expired":        mint(first, oauth.TokenRequest{TTL: -time.Minute}),
+		"wrong audience": mint(first, oauth.TokenRequest{Audience: "other"}),
+		"wrong issuer":   mint(first, oauth.TokenRequest{Issuer: "https://evil"}),
+		"another user":   mint(first, oauth.TokenRequest{Subject: "bob@example.com"}),
+		"truncated":      good[:len(good)-5],
+		"alg none":       noneToken(t),
+		"huge":           good + strings.Repeat("A", 20<<10),
+		"empty":          "",
+	}
+	for name, tok := range hostile {
+		assert.Equal(t, uint16(1045), code(login(tok)), name)
+	}
+}
+
+func noneToken(t *testing.T) string {
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{
+		"iss": oauth.DevIssuer, "aud": oauth.DefaultAudience, "sub": "alice@example.com",
+		"iat": time.Now().Unix(), "exp": time.Now().Add(time.Minute).Unix(),
+	}).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	require.NoError(t, err)
+	return tok
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return b
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

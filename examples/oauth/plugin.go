@@ -98,6 +98,9 @@ func NewPlugin(cfg Config) (*authplugin.AuthPlugin, error) {
 	if cfg.Leeway == 0 {
 		cfg.Leeway = 30 * time.Second
 	}
+	if cfg.Leeway < 0 || cfg.Leeway > 5*time.Minute {
+		return nil, errors.New("oauth: leeway must be between 0 and 5 minutes")
+	}
 	if cfg.MaxAge == 0 {
 		cfg.MaxAge = time.Hour
 	}

@@ -25,6 +25,8 @@ type Settings struct {
 	// JWKSURL is an IdP's JWKS endpoint (exclusive with JWKSFile).
 	JWKSURL string
 	DataDir string
+	// MaxAge and Leeway are Config's (defaults 1h and 30s).
+	MaxAge, Leeway time.Duration
 	// Audit receives the audit log's JSON lines (default: standard error).
 	Audit  io.Writer
 	Logger *slog.Logger
@@ -94,7 +96,7 @@ func factory() ([]extension.Option, error) {
 		}
 		keys = f
 	}
-	p, err := NewPlugin(Config{Keys: keys, Audience: s.Audience, Issuer: s.Issuer, Logger: s.Logger})
+	p, err := NewPlugin(Config{Keys: keys, Audience: s.Audience, Issuer: s.Issuer, MaxAge: s.MaxAge, Leeway: s.Leeway, Logger: s.Logger})
 	if err != nil {
 		keys.Close()
 		return nil, err

@@ -55,6 +55,8 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	oauthAudience := fs.String("oauth-audience", oauth.DefaultAudience, "the audience tokens must carry")
 	oauthJWKS := fs.String("oauth-jwks-file", "", "JWKS to verify tokens with, re-read when it changes; default: a dev IdP key in --data-dir")
 	oauthJWKSURL := fs.String("oauth-jwks-url", "", "JWKS endpoint of the identity provider (cached, refreshed in the background)")
+	oauthMaxAge := fs.Duration("oauth-max-age", time.Hour, "how old a token's iat may be")
+	oauthLeeway := fs.Duration("oauth-leeway", 30*time.Second, "clock skew allowed on exp, nbf and iat")
 	auditLog := fs.String("audit-log", "", "file the JSON audit lines are appended to (default: standard error)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -75,7 +77,7 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	}
 	oauth.Configure(oauth.Settings{
 		Issuer: *oauthIssuer, Audience: *oauthAudience, JWKSFile: *oauthJWKS, JWKSURL: *oauthJWKSURL, DataDir: *dataDir,
-		Audit: audit, Logger: log,
+		MaxAge: *oauthMaxAge, Leeway: *oauthLeeway, Audit: audit, Logger: log,
 	})
 	es, err := extension.GetExtensions()
 	if err != nil {

@@ -128,6 +128,10 @@ func run(logins, rounds, workers, conns int, duration time.Duration) error {
 	fmt.Printf("ratio selects authplug / go-mysql-server auth: %.2f (target >= 1.0)\n", qp[0]/qp[1])
 	fmt.Printf("ratio selects authplug / authorization off: %.2f (target >= 0.95)\n", qp[0]/qp[2])
 
+	if err := tokenLogins(ctx, logins/2, rounds); err != nil {
+		return err
+	}
+
 	errs, stmts := concurrent(ctx, targets[0], conns, 20)
 	fmt.Printf("%d concurrent connections, each logging in and running 20 statements: %d statements, %d errors\n", conns, stmts, errs)
 	if errs != 0 {
