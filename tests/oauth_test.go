@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -226,4 +227,50 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// Groups activate granted roles, and a session outliving its token is told
+// to reconnect: over the wire, with the plugin's clock under the test's
+// control.
+func TestOAuthGroupsAndExpiryOverTheWire(t *testing.T) {
+	dir := t.TempDir()
+	dev, err := oauth.LoadDevIdP(dir)
+	require.NoError(t, err)
+	keys, err := oauth.NewFileKeys(dev.JWKSPath(), 0, nil)
+	require.NoError(t, err)
+	t.Cleanup(keys.Close)
+	var clock atomic.Int64
+	clock.Store(time.Now().Unix())
+	now := func() time.Time { return time.Unix(clock.Load(), 0) }
+	plug, err := oauth.NewPlugin(oauth.Config{Keys: keys, Audience: oauth.DefaultAudience, Issuer: oauth.DevIssuer, Now: now})
+	require.NoError(t, err)
+	reg := extension.NewRegistry()
+	require.NoError(t, reg.Register("oauth", extension.WithCustomAuthPlugins(plug)))
+	es, err := reg.GetExtensions()
+	require.NoError(t, err)
+	e := start(t, es, "")
+	e.seed()
+	exec(t, e.root(),
+		"CREATE USER 'alice@example.com' IDENTIFIED WITH authentication_oauth AS '{\"issuer\":\"authplug-dev\"}'",
+		"CREATE ROLE analyst",
+		"GRANT SELECT ON demo.* TO analyst",
+		"GRANT analyst TO 'alice@example.com'",
+	)
+	mint := func(groups ...string) string {
+		tok, err := dev.Mint(oauth.TokenRequest{Issuer: oauth.DevIssuer, Audience: oauth.DefaultAudience,
+			Subject: "alice@example.com", Scope: "select:demo", Groups: groups, TTL: 10 * time.Minute, Now: now()})
+		require.NoError(t, err)
+		return tok
+	}
+	plain := e.conn("alice@example.com", mint(), withCleartext, withTLS)
+	assert.Equal(t, uint16(1142), codeOf(plain, "SELECT a FROM demo.t"), "no groups: the role stays inactive")
+
+	withGroup := e.conn("alice@example.com", mint("analyst", "admin"), withCleartext, withTLS)
+	_, err = query(withGroup, "SELECT a FROM demo.t")
+	assert.NoError(t, err, "the analyst group activates the granted analyst role")
+
+	clock.Add(11 * 60) // past exp and leeway
+	_, err = query(withGroup, "SELECT a FROM demo.t")
+	assert.Equal(t, uint16(1045), code(err))
+	assert.ErrorContains(t, err, "reconnect with a new token")
 }
