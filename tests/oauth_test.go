@@ -21,23 +21,33 @@ import (
 	"github.com/authplug/authplug/extension"
 )
 
-// Token login through the server, with a real client: the token is the
-// password, over TLS only; scopes narrow what the grants allow.
-func TestOAuthTokenLogin(t *testing.T) {
-	dir := t.TempDir()
-	dev, err := oauth.LoadDevIdP(dir)
+// oauthServer runs the server with the oauth plugin over keys (default: a
+// dev IdP's JWKS file), plus any extra extension options (an auditor).
+func oauthServer(t *testing.T, keys oauth.KeySource, now func() time.Time, extra ...extension.Option) (*env, *oauth.DevIdP) {
+	t.Helper()
+	dev, err := oauth.LoadDevIdP(t.TempDir())
 	require.NoError(t, err)
-	keys, err := oauth.NewFileKeys(dev.JWKSPath(), 0, nil)
-	require.NoError(t, err)
-	t.Cleanup(keys.Close)
-	plug, err := oauth.NewPlugin(oauth.Config{Keys: keys, Audience: oauth.DefaultAudience, Issuer: oauth.DevIssuer})
+	if keys == nil {
+		fk, err := oauth.NewFileKeys(dev.JWKSPath(), 0, nil)
+		require.NoError(t, err)
+		t.Cleanup(fk.Close)
+		keys = fk
+	}
+	plug, err := oauth.NewPlugin(oauth.Config{Keys: keys, Audience: oauth.DefaultAudience, Issuer: oauth.DevIssuer, Now: now})
 	require.NoError(t, err)
 	reg := extension.NewRegistry()
-	require.NoError(t, reg.Register("oauth", extension.WithCustomAuthPlugins(plug)))
+	require.NoError(t, reg.Register("oauth", append([]extension.Option{extension.WithCustomAuthPlugins(plug)}, extra...)...))
 	es, err := reg.GetExtensions()
 	require.NoError(t, err)
 	e := start(t, es, "")
 	e.seed()
+	return e, dev
+}
+
+// Token login through the server, with a real client: the token is the
+// password, over TLS only; scopes narrow what the grants allow.
+func TestOAuthTokenLogin(t *testing.T) {
+	e, dev := oauthServer(t, nil, nil)
 	exec(t, e.root(),
 		"CREATE USER 'alice@example.com' IDENTIFIED WITH authentication_oauth AS '{\"issuer\":\"authplug-dev\"}'",
 		"GRANT SELECT, INSERT ON demo.* TO 'alice@example.com'",
@@ -67,22 +77,8 @@ func TestOAuthTokenLogin(t *testing.T) {
 }
 
 func TestAuditTrail(t *testing.T) {
-	dir := t.TempDir()
-	dev, err := oauth.LoadDevIdP(dir)
-	require.NoError(t, err)
-	keys, err := oauth.NewFileKeys(dev.JWKSPath(), 0, nil)
-	require.NoError(t, err)
-	t.Cleanup(keys.Close)
-	plug, err := oauth.NewPlugin(oauth.Config{Keys: keys, Audience: oauth.DefaultAudience, Issuer: oauth.DevIssuer})
-	require.NoError(t, err)
 	audit := &syncBuffer{}
-	reg := extension.NewRegistry()
-	require.NoError(t, reg.Register("oauth", extension.WithCustomAuthPlugins(plug),
-		extension.WithSessionHandlerFactory(oauth.NewAuditor(audit).Handler)))
-	es, err := reg.GetExtensions()
-	require.NoError(t, err)
-	e := start(t, es, "")
-	e.seed()
+	e, dev := oauthServer(t, nil, nil, extension.WithSessionHandlerFactory(oauth.NewAuditor(audit).Handler))
 	exec(t, e.root(),
 		"CREATE USER gateway IDENTIFIED WITH authentication_oauth AS '{\"issuer\":\"authplug-dev\"}'",
 		"CREATE USER alice IDENTIFIED WITH mysql_native_password BY 'x' ACCOUNT LOCK",
@@ -155,13 +151,7 @@ func TestOAuthWithJWKSURL(t *testing.T) {
 	keys, err := oauth.NewURLKeys(hs.URL, time.Hour, time.Nanosecond, nil)
 	require.NoError(t, err)
 	t.Cleanup(keys.Close)
-	plug, err := oauth.NewPlugin(oauth.Config{Keys: keys, Audience: oauth.DefaultAudience, Issuer: oauth.DevIssuer})
-	require.NoError(t, err)
-	reg := extension.NewRegistry()
-	require.NoError(t, reg.Register("oauth", extension.WithCustomAuthPlugins(plug)))
-	es, err := reg.GetExtensions()
-	require.NoError(t, err)
-	e := start(t, es, "")
+	e, _ := oauthServer(t, keys, nil)
 	exec(t, e.root(), "CREATE USER 'alice@example.com' IDENTIFIED WITH authentication_oauth AS '{\"issuer\":\"authplug-dev\",\"scopes\":\"optional\"}'")
 	mint := func(d *oauth.DevIdP, r oauth.TokenRequest) string {
 		r.Issuer, r.Audience = cmpOr(r.Issuer, oauth.DevIssuer), cmpOr(r.Audience, oauth.DefaultAudience)
@@ -233,23 +223,10 @@ func cmpOr(a, b string) string {
 // to reconnect: over the wire, with the plugin's clock under the test's
 // control.
 func TestOAuthGroupsAndExpiryOverTheWire(t *testing.T) {
-	dir := t.TempDir()
-	dev, err := oauth.LoadDevIdP(dir)
-	require.NoError(t, err)
-	keys, err := oauth.NewFileKeys(dev.JWKSPath(), 0, nil)
-	require.NoError(t, err)
-	t.Cleanup(keys.Close)
 	var clock atomic.Int64
 	clock.Store(time.Now().Unix())
 	now := func() time.Time { return time.Unix(clock.Load(), 0) }
-	plug, err := oauth.NewPlugin(oauth.Config{Keys: keys, Audience: oauth.DefaultAudience, Issuer: oauth.DevIssuer, Now: now})
-	require.NoError(t, err)
-	reg := extension.NewRegistry()
-	require.NoError(t, reg.Register("oauth", extension.WithCustomAuthPlugins(plug)))
-	es, err := reg.GetExtensions()
-	require.NoError(t, err)
-	e := start(t, es, "")
-	e.seed()
+	e, dev := oauthServer(t, nil, now)
 	exec(t, e.root(),
 		"CREATE USER 'alice@example.com' IDENTIFIED WITH authentication_oauth AS '{\"issuer\":\"authplug-dev\"}'",
 		"CREATE ROLE analyst",
@@ -266,7 +243,7 @@ func TestOAuthGroupsAndExpiryOverTheWire(t *testing.T) {
 	assert.Equal(t, uint16(1142), codeOf(plain, "SELECT a FROM demo.t"), "no groups: the role stays inactive")
 
 	withGroup := e.conn("alice@example.com", mint("analyst", "admin"), withCleartext, withTLS)
-	_, err = query(withGroup, "SELECT a FROM demo.t")
+	_, err := query(withGroup, "SELECT a FROM demo.t")
 	assert.NoError(t, err, "the analyst group activates the granted analyst role")
 
 	clock.Add(11 * 60) // past exp and leeway

@@ -72,18 +72,11 @@ func allowedValues(v any) ([]string, error) {
 	case string:
 		return []string{x}, nil
 	case []any:
-		out := make([]string, 0, len(x))
-		for _, e := range x {
-			s, ok := e.(string)
-			if !ok {
-				return nil, errors.New("values must be strings")
-			}
-			out = append(out, s)
+		out, err := stringList(x)
+		if err == nil && len(out) == 0 {
+			err = errors.New("empty list")
 		}
-		if len(out) == 0 {
-			return nil, errors.New("empty list")
-		}
-		return out, nil
+		return out, err
 	}
 	return nil, errors.New("must be a string or a list of strings")
 }
