@@ -28,8 +28,31 @@ import (
 
 // isAccountStatement reports whether query starts with an account
 // statement, looking past whitespace and comments.
-func isAccountStatement(query string) bool {
+func isAccountStatement(query string) bool { return statementKind(query) == kindAccount }
+
+// Kinds of statement the host runs itself rather than the engine.
+type stmtKind uint8
+
+const (
+	kindEngine stmtKind = iota
+	kindAccount
+	kindImpersonation // EXECUTE AS, REVERT
+)
+
+// statementKind reads the first words of query once: it is on every
+// statement's path.
+func statementKind(query string) stmtKind {
 	w := firstWords(query, 3)
+	if w[0] == "REVERT" || w[0] == "EXECUTE" && w[1] == "AS" {
+		return kindImpersonation
+	}
+	if accountWords(w) {
+		return kindAccount
+	}
+	return kindEngine
+}
+
+func accountWords(w []string) bool {
 	switch w[0] {
 	case "GRANT", "REVOKE":
 		return true

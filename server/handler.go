@@ -63,12 +63,14 @@ func (h *handler) ComResetConnection(c *mysql.Conn) error {
 
 func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) error {
 	cn := h.s.conn(c.ConnectionID)
-	if cn != nil && isImpersonation(query) {
-		if handled, err := h.executeAs(ctx, c, cn, query, callback); handled {
-			return err
+	switch statementKind(query) {
+	case kindImpersonation:
+		if cn != nil {
+			if handled, err := h.executeAs(ctx, c, cn, query, callback); handled {
+				return err
+			}
 		}
-	}
-	if isAccountStatement(query) {
+	case kindAccount:
 		return h.account(ctx, c, query, callback)
 	}
 	if cn != nil && cn.sess.HasColumnGrants() {
@@ -93,7 +95,7 @@ func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cal
 
 func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
 	cn := h.s.conn(c.ConnectionID)
-	if !isAccountStatement(query) && !isImpersonation(query) && (cn == nil || !cn.sess.HasColumnGrants() && !cn.events.HasStmtEventHandlers()) {
+	if statementKind(query) == kindEngine && (cn == nil || !cn.sess.HasColumnGrants() && !cn.events.HasStmtEventHandlers()) {
 		return h.Handler.ComMultiQuery(ctx, c, query, callback)
 	}
 	// Run the first statement through ComQuery, which handles account
@@ -109,7 +111,7 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 }
 
 func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
-	if isAccountStatement(query) || isImpersonation(query) {
+	if statementKind(query) != kindEngine {
 		// 1295 ER_UNSUPPORTED_PS, as MySQL answers for statements that
 		// cannot be prepared.
 		return nil, toSQLError(mysqlerr.New(1295, "HY000", "This command is not supported in the prepared statement protocol yet"))

@@ -226,9 +226,3 @@ func (cu currentUser) Eval(ctx *sql.Context, _ sql.Row) (any, error) {
 func (cu currentUser) WithChildren(children ...sql.Expression) (sql.Expression, error) {
 	return function.NoArgFuncWithChildren(cu, children)
 }
-
-// isImpersonation reports whether query is EXECUTE AS or REVERT.
-func isImpersonation(query string) bool {
-	w := firstWords(query, 2)
-	return w[0] == "REVERT" || w[0] == "EXECUTE" && w[1] == "AS"
-}
