@@ -126,6 +126,17 @@ func (s *SessionExtensions) HasStmtEventHandlers() bool {
 	return false
 }
 
+// HasConnEventHandlers reports whether connection events have listeners, so
+// a host can skip building ConnEventInfo.
+func (s *SessionExtensions) HasConnEventHandlers() bool {
+	for _, h := range s.handlers {
+		if h.OnConnectionEvent != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // OnConnectionEvent delivers a connection event.
 func (s *SessionExtensions) OnConnectionEvent(tp ConnEventTp, info *ConnEventInfo) {
 	for _, h := range s.handlers {

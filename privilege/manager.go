@@ -273,9 +273,11 @@ func (m *Manager) ConnectionVerification(ctx context.Context, req LoginRequest) 
 		roles = ra.ActivateRoles(sortedKeys(e.roles), slices.Clone(e.defaultRoles))
 	}
 	s.ident.Store(&identity{roles: grantedOnly(e, roles)})
-	m.log.LogAttrs(ctx, slog.LevelDebug, "login accepted",
-		slog.String("user", req.User), slog.String("client", c.host()),
-		slog.String("account", u.Account.String()), slog.String("plugin", p.Name))
+	if m.log.Enabled(ctx, slog.LevelDebug) { // the attributes cost more than the check
+		m.log.LogAttrs(ctx, slog.LevelDebug, "login accepted",
+			slog.String("user", req.User), slog.String("client", c.host()),
+			slog.String("account", u.Account.String()), slog.String("plugin", p.Name))
+	}
 	return s, nil
 }
 

@@ -23,24 +23,35 @@ type handler struct {
 
 func (h *handler) NewConnection(c *mysql.Conn) {
 	events := h.s.cfg.Extensions.NewSessionExtensions()
-	h.s.pending.Store(c.ConnectionID, events)
-	events.OnConnectionEvent(extension.ConnConnected, &extension.ConnEventInfo{
-		ConnectionID: uint64(c.ConnectionID), RemoteAddr: c.RemoteAddr().String(),
-	})
+	if events.HasConnEventHandlers() || events.HasStmtEventHandlers() {
+		h.s.pending.Store(c.ConnectionID, events)
+	}
+	if events.HasConnEventHandlers() {
+		events.OnConnectionEvent(extension.ConnConnected, &extension.ConnEventInfo{
+			ConnectionID: uint64(c.ConnectionID), RemoteAddr: c.RemoteAddr().String(),
+		})
+	}
 	h.Handler.NewConnection(c)
 }
 
 func (h *handler) ConnectionClosed(c *mysql.Conn) {
 	defer h.Handler.ConnectionClosed(c)
-	info := &extension.ConnEventInfo{ConnectionID: uint64(c.ConnectionID), User: c.User, RemoteAddr: c.RemoteAddr().String()}
+	info := func() *extension.ConnEventInfo {
+		return &extension.ConnEventInfo{ConnectionID: uint64(c.ConnectionID), User: c.User, RemoteAddr: c.RemoteAddr().String()}
+	}
 	if cn := h.s.conn(c.ConnectionID); cn != nil {
 		h.s.sessions.Delete(c.ConnectionID)
-		info.ClientHost, info.Account = cn.sess.Host(), cn.sess.AuthenticatedAccount()
-		cn.events.OnConnectionEvent(extension.ConnDisconnected, info)
+		if cn.events.HasConnEventHandlers() {
+			i := info()
+			i.ClientHost, i.Account = cn.sess.Host(), cn.sess.AuthenticatedAccount()
+			cn.events.OnConnectionEvent(extension.ConnDisconnected, i)
+		}
 		return
 	}
 	if e, ok := h.s.pending.LoadAndDelete(c.ConnectionID); ok {
-		e.(*extension.SessionExtensions).OnConnectionEvent(extension.ConnDisconnected, info)
+		if events := e.(*extension.SessionExtensions); events.HasConnEventHandlers() {
+			events.OnConnectionEvent(extension.ConnDisconnected, info())
+		}
 	}
 }
 

@@ -277,6 +277,9 @@ func (s *Server) newConn(c *mysql.Conn, sess *privilege.Session) *conn {
 
 // connEvent reports a handshake's outcome to the extensions.
 func (s *Server) connEvent(c *mysql.Conn, user string, events *extension.SessionExtensions, sess *privilege.Session, reason error) {
+	if !events.HasConnEventHandlers() {
+		return
+	}
 	info := &extension.ConnEventInfo{
 		ConnectionID: uint64(c.ConnectionID),
 		User:         user,
