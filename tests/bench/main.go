@@ -38,9 +38,9 @@ import (
 const rows = 1000
 
 func main() {
-	logins := flag.Int("logins", 1000, "logins per server per round")
+	logins := flag.Int("logins", 2000, "logins per server per round")
 	duration := flag.Duration("duration", 2*time.Second, "point-select time per server per round")
-	rounds := flag.Int("rounds", 3, "rounds")
+	rounds := flag.Int("rounds", 5, "rounds")
 	workers := flag.Int("workers", 4, "concurrent connections running point selects")
 	conns := flag.Int("conns", 200, "connections in the concurrency check")
 	flag.Parse()
