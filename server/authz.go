@@ -56,7 +56,6 @@ func (a authz) state(ctx *sql.Context, st sql.AuthorizationQueryState) queryStat
 var staticPrivs = map[string]priv.Mask{
 	ast.AuthType_ALTER:              priv.Alter,
 	ast.AuthType_ALTER_ROUTINE:      priv.AlterRoutine,
-	ast.AuthType_CALL:               priv.Execute,
 	ast.AuthType_CREATE:             priv.Create,
 	ast.AuthType_CREATE_ROUTINE:     priv.CreateRoutine,
 	ast.AuthType_CREATE_TEMP:        priv.CreateTmpTable,
@@ -93,6 +92,18 @@ func (a authz) HandleAuth(ctx *sql.Context, st sql.AuthorizationQueryState, info
 		return toSQLError(q.sess.RequestDynamicVerification("REPLICATION_SLAVE_ADMIN", false))
 	case ast.AuthType_RENAME:
 		return a.rename(ctx, q.sess, info)
+	case ast.AuthType_CALL:
+		// TargetNames: database, procedure, parameter count. authplug has no
+		// routine-level grants: EXECUTE on the database decides.
+		db, proc := a.db(ctx, first(info.TargetNames)), ""
+		if len(info.TargetNames) > 1 {
+			proc = info.TargetNames[1]
+		}
+		if q.sess.RequestVerification(db, "", "", priv.Execute) != nil {
+			return toSQLError(mysqlerr.New(1370, "42000", "execute command denied to user '%s'@'%s' for routine '%s.%s'",
+				q.sess.User(), q.sess.Host(), db, proc))
+		}
+		return nil
 	case ast.AuthType_SHOW_CREATE_PROCEDURE:
 		db := a.db(ctx, first(info.TargetNames))
 		if q.sess.RequestVerification("", "", "", priv.Select) == nil || q.sess.HasAnyPrivilege(db, "") {
@@ -117,11 +128,9 @@ func (a authz) check(ctx *sql.Context, q queryState, info ast.AuthInformation, p
 	sess, names := q.sess, info.TargetNames
 	var err error
 	switch info.TargetType {
-	case ast.AuthTargetType_Ignore, ast.AuthTargetType_TODO:
-		// The engine names no object; MySQL then needs the privilege
-		// somewhere, which the statement's own checks cover.
-		return nil
-	case ast.AuthTargetType_Global:
+	case ast.AuthTargetType_Global, ast.AuthTargetType_Ignore, ast.AuthTargetType_TODO:
+		// The engine names no object: the privilege is needed globally
+		// (REPLICATION CLIENT and the like), and anything unnamed fails closed.
 		err = sess.RequestVerification("", "", "", p)
 	case ast.AuthTargetType_DatabaseIdentifiers:
 		for _, db := range names {

@@ -417,3 +417,24 @@ func TestViewsNeverWidenAccess(t *testing.T) {
 	assert.Empty(t, rows)
 	assert.NotZero(t, code(err), "a MySQL error, not a dropped connection: %v", err)
 }
+
+func TestCallNeedsExecuteAndReplicationClientIsGlobal(t *testing.T) {
+	e := start(t, nil, "")
+	e.seed()
+	require.NoError(t, e.srv.ExecuteSQL(context.Background(), "CREATE PROCEDURE demo.p() SELECT 42"))
+	root := e.root()
+	exec(t, root,
+		"CREATE USER u IDENTIFIED WITH mysql_native_password BY 'pw'",
+		"GRANT SELECT ON demo.* TO u",
+	)
+	u := e.conn("u", "pw", withDB("demo"))
+	_, err := u.ExecContext(context.Background(), "CALL demo.p()")
+	assert.Equal(t, uint16(1370), code(err), "%v", err)
+	assert.ErrorContains(t, err, "for routine 'demo.p'")
+	exec(t, root, "GRANT EXECUTE ON demo.* TO u")
+	rows, err := query(u, "CALL demo.p()")
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"42"}}, rows)
+
+	assert.Equal(t, uint16(1227), codeOf(u, "SHOW REPLICA STATUS"), "REPLICATION CLIENT is a global privilege")
+}
