@@ -219,6 +219,15 @@ func (x *accountExec) account(u *auth.UserIdentity) priv.Account {
 	return priv.Account{User: u.Username, Host: u.Hostname}
 }
 
+// isSelf reports whether a is the session's own account, for the
+// statements one may run on oneself without privileges (a new password,
+// one's default roles). Never while impersonating: acting as an account is
+// not owning it.
+func (x *accountExec) isSelf(a priv.Account) bool {
+	_, acting := x.sess.Impersonating()
+	return !acting && a == x.sess.AuthenticatedAccount()
+}
+
 func role(r *auth.RoleIdentity) priv.Account { return priv.Account{User: r.Username, Host: r.Hostname} }
 
 // needCreateUser is the privilege every account statement on another
@@ -340,7 +349,7 @@ func (x *accountExec) alterUser(st *ast.AlterUserStmt) error {
 		return err
 	}
 	// Changing only one's own password needs no privilege.
-	self := len(st.Specs) == 1 && x.account(st.Specs[0].User) == x.sess.Account() &&
+	self := len(st.Specs) == 1 && x.isSelf(x.account(st.Specs[0].User)) &&
 		len(opts) == 0 && st.Specs[0].AuthOpt != nil && st.Specs[0].AuthOpt.AuthPlugin == ""
 	if !self {
 		if err := x.needCreateUser(); err != nil {
@@ -407,7 +416,7 @@ func (x *accountExec) setPassword(st *ast.SetPwdStmt) error {
 	if st.User != nil && !st.User.CurrentUser {
 		a = x.account(st.User)
 	}
-	if a != x.sess.Account() {
+	if !x.isSelf(a) {
 		if err := x.needCreateUser(); err != nil {
 			return err
 		}
@@ -681,7 +690,7 @@ func toAccounts(rs []*auth.RoleIdentity) []priv.Account {
 
 func (x *accountExec) setDefaultRole(st *ast.SetDefaultRoleStmt) error {
 	for _, u := range st.UserList {
-		if x.account(u) != x.sess.AuthenticatedAccount() {
+		if !x.isSelf(x.account(u)) {
 			if err := x.needCreateUser(); err != nil {
 				return err
 			}

@@ -81,6 +81,17 @@ func TestExecuteAs(t *testing.T) {
 			assert.Equal(t, uint16(1064), code(err), "%s: %v", q, err)
 		}
 	})
+	t.Run("acting as alice is not owning her account", func(t *testing.T) {
+		for _, q := range []string{
+			"EXECUTE AS 'alice' SET PASSWORD = 'taken'",
+			"EXECUTE AS 'alice' ALTER USER CURRENT_USER() IDENTIFIED BY 'taken'",
+			"EXECUTE AS 'alice' SET DEFAULT ROLE NONE TO 'alice'",
+		} {
+			_, err := gw.ExecContext(ctx, q)
+			assert.Equal(t, uint16(1227), code(err), "%s: %v", q, err)
+		}
+		exec(t, gw, "SET PASSWORD = 'gw2'") // its own account: no privilege needed
+	})
 	t.Run("the session acts as alice until REVERT", func(t *testing.T) {
 		exec(t, gw, "EXECUTE AS 'alice'@'%'")
 		rows, err := query(gw, "SELECT CURRENT_USER()")
