@@ -275,30 +275,34 @@ func userOptions(tls []*ast.AuthTokenOrTLSOption, pl []*ast.PasswordOrLockOption
 			return nil, notSupported("REQUIRE " + t.Type.String())
 		}
 	}
-	attempts, days, lock := -1, 0, false
+	// Each of FAILED_LOGIN_ATTEMPTS and PASSWORD_LOCK_TIME changes only
+	// itself: ALTER USER ... PASSWORD_LOCK_TIME 2 keeps the attempts.
+	var attempts, days *int
 	for _, o := range pl {
+		n := int(o.Count)
 		switch o.Type {
 		case ast.Lock:
 			opts = append(opts, privilege.AccountLock(true))
 		case ast.Unlock:
 			opts = append(opts, privilege.AccountLock(false))
 		case ast.FailedLoginAttempts:
-			attempts, lock = int(o.Count), true
+			attempts = &n
 		case ast.PasswordLockTime:
-			days, lock = int(o.Count), true
+			days = &n
 		case ast.PasswordLockTimeUnbounded:
-			days, lock = -1, true
+			n = -1
+			days = &n
 		default:
 			return nil, notSupported("password expiry and history options")
 		}
 	}
-	if lock {
+	if attempts != nil || days != nil {
 		opts = append(opts, func(u *privilege.User) {
-			if attempts >= 0 {
-				u.FailedLoginAttempts = attempts
+			if attempts != nil {
+				u.FailedLoginAttempts = *attempts
 			}
-			if days != 0 || attempts < 0 {
-				u.PasswordLockDays = days
+			if days != nil {
+				u.PasswordLockDays = *days
 			}
 		})
 	}

@@ -5,6 +5,9 @@ import (
 
 	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
+	"github.com/authplug/authplug/privilege"
 )
 
 func TestRedact(t *testing.T) {
@@ -45,5 +48,35 @@ func TestNewEngineRestoresTheGlobalAuthorizationFactory(t *testing.T) {
 	newEngine(memory.NewDBProvider(), authzFactory{})
 	if got := sql.GetAuthorizationHandlerFactory(); got != before {
 		t.Fatalf("factory after newEngine = %T, want %T: engines made later would lose their authorization", got, before)
+	}
+}
+
+func TestUserOptionsChangeOnlyWhatTheyName(t *testing.T) {
+	opts := func(pl ...*ast.PasswordOrLockOption) privilege.User {
+		o, err := userOptions(nil, pl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := privilege.User{FailedLoginAttempts: 5, PasswordLockDays: 7}
+		for _, f := range o {
+			f(&u)
+		}
+		return u
+	}
+	cases := []struct {
+		name string
+		got  privilege.User
+		want [2]int
+	}{
+		{"attempts only", opts(&ast.PasswordOrLockOption{Type: ast.FailedLoginAttempts, Count: 3}), [2]int{3, 7}},
+		{"days only", opts(&ast.PasswordOrLockOption{Type: ast.PasswordLockTime, Count: 2}), [2]int{5, 2}},
+		{"both, days 0", opts(&ast.PasswordOrLockOption{Type: ast.FailedLoginAttempts, Count: 3}, &ast.PasswordOrLockOption{Type: ast.PasswordLockTime, Count: 0}), [2]int{3, 0}},
+		{"unbounded", opts(&ast.PasswordOrLockOption{Type: ast.PasswordLockTimeUnbounded}), [2]int{5, -1}},
+		{"neither", opts(&ast.PasswordOrLockOption{Type: ast.Lock}), [2]int{5, 7}},
+	}
+	for _, c := range cases {
+		if got := [2]int{c.got.FailedLoginAttempts, c.got.PasswordLockDays}; got != c.want {
+			t.Errorf("%s: attempts, days = %v, want %v", c.name, got, c.want)
+		}
 	}
 }
