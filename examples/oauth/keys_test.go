@@ -39,10 +39,7 @@ func TestFileKeysPickUpRotation(t *testing.T) {
 	require.NoError(t, err)
 	defer keys.Close()
 	k := kit(t, p, keys)
-	login := func(s signer) error {
-		_, err := k.Login("alice@example.com", plugintest.Password(p.sign(t, s, p.claims("alice@example.com"))), plugintest.OverTLS())
-		return err
-	}
+	login := loginAs(t, k, p)
 	require.NoError(t, login(p.rsa))
 	assert.Equal(t, uint16(1045), mysqlerr.Code(login(p.ec)), "not published yet")
 
@@ -131,10 +128,7 @@ func TestURLKeys(t *testing.T) {
 	require.NoError(t, err)
 	defer keys.Close()
 	k := kit(t, p, keys)
-	login := func(s signer) error {
-		_, err := k.Login("alice@example.com", plugintest.Password(p.sign(t, s, p.claims("alice@example.com"))), plugintest.OverTLS())
-		return err
-	}
+	login := loginAs(t, k, p)
 	require.NoError(t, login(p.rsa))
 	assert.Equal(t, 1, idpSrv.count(), "fetched once at start, not per login")
 	require.NoError(t, login(p.rsa))
@@ -152,4 +146,12 @@ func TestURLKeys(t *testing.T) {
 	idpSrv.down = true
 	idpSrv.mu.Unlock()
 	assert.NoError(t, login(p.ec), "the IdP is down: cached keys keep working")
+}
+
+// loginAs logs alice in with a token signed by s, as the client would.
+func loginAs(t *testing.T, k *plugintest.Kit, p *idp) func(s signer) error {
+	return func(s signer) error {
+		_, err := k.Login("alice@example.com", plugintest.Password(p.sign(t, s, p.claims("alice@example.com"))), plugintest.OverTLS())
+		return err
+	}
 }
