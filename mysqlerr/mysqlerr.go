@@ -24,6 +24,14 @@ const (
 	ErRoleNotGranted     = 3530 // ER_ROLE_NOT_GRANTED
 	ErPasswordFormat     = 1827 // ER_PASSWORD_FORMAT
 	ErSyntax             = 1064 // ER_PARSE_ERROR
+	ErBadDB              = 1049 // ER_BAD_DB_ERROR
+
+	ErNoSuchThread     = 1094 // ER_NO_SUCH_THREAD
+	ErKillDenied       = 1095 // ER_KILL_DENIED_ERROR
+	ErNotSupportedYet  = 1235 // ER_NOT_SUPPORTED_YET
+	ErOptionPrevents   = 1290 // ER_OPTION_PREVENTS_STATEMENT
+	ErProcAccessDenied = 1370 // ER_PROCACCESS_DENIED_ERROR
+	ErUnsupportedPS    = 1295 // ER_UNSUPPORTED_PS
 )
 
 // Error is a MySQL error: number, SQL state and message, as a client sees it.

@@ -73,9 +73,16 @@ func (g *grantSet) allows(db, table, column string, p priv.Mask) bool {
 }
 
 // anyOn reports whether the set holds any privilege on db (table empty) or
-// on db.table, at that level or below: what makes an object visible.
+// db.table. Only privileges that exist at that level count from the wider
+// ones: FILE or PROCESS on *.* does not make a database visible, as in
+// MySQL. GRANT OPTION alone shows nothing.
 func (g *grantSet) anyOn(db, table string) bool {
-	if g.global&^priv.GrantOption != 0 || g.db[db]&^priv.GrantOption != 0 {
+	level := priv.AllDB
+	if table != "" {
+		level = priv.AllTable
+	}
+	level &^= priv.GrantOption
+	if g.global&level != 0 || g.db[db]&level != 0 {
 		return true
 	}
 	if table == "" {

@@ -324,6 +324,13 @@ func (m *Manager) RequestVerificationWithUser(a priv.Account, db, table, column 
 	return denied(a.User, a.Host, db, table, column, p)
 }
 
+// HasColumnGrantsWithUser reports whether account a's stored grants, with
+// its default roles, include a column-level grant: whether a request that
+// fails at table level may still be met column by column.
+func (m *Manager) HasColumnGrantsWithUser(a priv.Account) bool {
+	return len(m.store.Snapshot().withDefaults(a).column) > 0
+}
+
 // RequestDynamicVerificationWithUser is RequestVerificationWithUser for a
 // dynamic privilege.
 func (m *Manager) RequestDynamicVerificationWithUser(a priv.Account, name string, withGrant bool) error {

@@ -447,6 +447,17 @@ func TestHasAnyPrivilege(t *testing.T) {
 	assert.False(t, s.HasAnyPrivilege("d", "u"))
 	assert.False(t, s.HasAnyPrivilege("g", ""), "GRANT OPTION alone shows nothing")
 	assert.False(t, s.HasAnyPrivilege("other", ""))
+
+	k.Must(func(tx *privilege.Tx) error {
+		return errors.Join(
+			tx.Grant(alice, privilege.Object{}, priv.File|priv.Process, false),
+			tx.Grant(alice, privilege.Object{DB: "r"}, priv.CreateRoutine, false),
+		)
+	})
+	s = login(t, k, "alice")
+	assert.False(t, s.HasAnyPrivilege("other", ""), "global-only privileges (FILE, PROCESS) show no database")
+	assert.True(t, s.HasAnyPrivilege("r", ""))
+	assert.False(t, s.HasAnyPrivilege("r", "t"), "a routine privilege shows no table")
 }
 
 // lapsingState is plugin state that picks roles and can lapse.

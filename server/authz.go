@@ -9,7 +9,6 @@ import (
 
 	"github.com/authplug/authplug/mysqlerr"
 	"github.com/authplug/authplug/priv"
-	"github.com/authplug/authplug/privilege"
 )
 
 // authzFactory replaces go-mysql-server's authorization: every privilege a
@@ -21,9 +20,10 @@ func (f authzFactory) CreateHandler(sql.Catalog) sql.AuthorizationHandler { retu
 
 type authz struct{ s *Server }
 
-// queryState is the session found once per statement.
+// queryState is who a statement runs as, found once per statement: the
+// session, or the definer of the routine whose body is being planned.
 type queryState struct {
-	sess *privilege.Session
+	who  principal
 	conn *conn
 	err  error
 }
@@ -37,7 +37,7 @@ const internalSession = 0
 
 func (a authz) NewQueryState(ctx *sql.Context) sql.AuthorizationQueryState {
 	if c := a.s.conn(ctx.Session.ID()); c != nil {
-		return queryState{sess: c.sess, conn: c}
+		return queryState{who: c.plan.current(c), conn: c}
 	}
 	if ctx.Session.ID() == internalSession {
 		return queryState{}
@@ -80,18 +80,27 @@ var staticPrivs = map[string]priv.Mask{
 
 func (a authz) HandleAuth(ctx *sql.Context, st sql.AuthorizationQueryState, info ast.AuthInformation) error {
 	q := a.state(ctx, st)
-	if q.err != nil || q.sess == nil {
+	if q.err != nil || q.who == nil {
 		return q.err
 	}
 	switch info.AuthType {
 	case ast.AuthType_IGNORE, ast.AuthType_SHOW:
 		return nil
+	case ast.AuthType_PROCESS, ast.AuthType_SUPER, ast.AuthType_FILE, ast.AuthType_CREATE_VIEW, ast.AuthType_TRIGGER:
+		// SHOW PROCESSLIST (everyone sees their own rows), KILL (everyone
+		// may kill their own connections) and LOAD DATA (LOCAL needs no
+		// FILE): the plan authorizer knows which case it is. CREATE VIEW:
+		// the engine asks it of the current database whenever it reads a
+		// view's definition; the plan authorizer asks it of the view's
+		// database when one is created. TRIGGER: the engine asks it of
+		// every table for SHOW TRIGGERS, whose rows are filtered instead.
+		return nil
 	case ast.AuthType_VISIBLE:
-		return a.visible(ctx, q.sess, info)
+		return a.visible(ctx, q.who, info)
 	case ast.AuthType_REPLICATION:
-		return toSQLError(q.sess.RequestDynamicVerification("REPLICATION_SLAVE_ADMIN", false))
+		return toSQLError(q.who.verifyDynamic("REPLICATION_SLAVE_ADMIN"))
 	case ast.AuthType_RENAME:
-		return a.rename(ctx, q.sess, info)
+		return a.rename(ctx, q, info)
 	case ast.AuthType_CALL:
 		// TargetNames: database, procedure, parameter count. authplug has no
 		// routine-level grants: EXECUTE on the database decides.
@@ -99,17 +108,14 @@ func (a authz) HandleAuth(ctx *sql.Context, st sql.AuthorizationQueryState, info
 		if len(info.TargetNames) > 1 {
 			proc = info.TargetNames[1]
 		}
-		if q.sess.RequestVerification(db, "", "", priv.Execute) != nil {
-			return toSQLError(mysqlerr.New(1370, "42000", "execute command denied to user '%s'@'%s' for routine '%s.%s'",
-				q.sess.User(), q.sess.Host(), db, proc))
-		}
-		return nil
+		return toSQLError(executeCheck(q.who, db, proc))
 	case ast.AuthType_SHOW_CREATE_PROCEDURE:
 		db := a.db(ctx, first(info.TargetNames))
-		if q.sess.RequestVerification("", "", "", priv.Select) == nil || q.sess.HasAnyPrivilege(db, "") {
+		if q.who.verify("", "", "", priv.Select) == nil || q.who.anyOn(db, "") {
 			return nil
 		}
-		return toSQLError(mysqlerr.DBAccessDenied(q.sess.User(), q.sess.Host(), db))
+		acct := q.who.account()
+		return toSQLError(mysqlerr.DBAccessDenied(acct.User, acct.Host, db))
 	}
 	p, ok := staticPrivs[info.AuthType]
 	if !ok {
@@ -125,51 +131,75 @@ func (a authz) HandleAuth(ctx *sql.Context, st sql.AuthorizationQueryState, info
 
 // check asks for p on every target the engine named.
 func (a authz) check(ctx *sql.Context, q queryState, info ast.AuthInformation, p priv.Mask) error {
-	sess, names := q.sess, info.TargetNames
+	who, names := q.who, info.TargetNames
 	var err error
+	qualified, deferrable := true, false
 	switch info.TargetType {
 	case ast.AuthTargetType_Global, ast.AuthTargetType_Ignore, ast.AuthTargetType_TODO:
 		// The engine names no object: the privilege is needed globally
 		// (REPLICATION CLIENT and the like), and anything unnamed fails closed.
-		err = sess.RequestVerification("", "", "", p)
+		return toSQLError(who.verify("", "", "", p))
 	case ast.AuthTargetType_DatabaseIdentifiers:
 		for _, db := range names {
 			if err == nil && !isInfoSchema(db) {
-				err = sess.RequestVerification(a.db(ctx, db), "", "", p)
+				err = who.verify(a.db(ctx, db), "", "", p)
 			}
 		}
 	case ast.AuthTargetType_SingleTableIdentifier, ast.AuthTargetType_MultipleTableIdentifiers:
 		for i := 0; i+1 < len(names) && err == nil; i += 2 {
-			if !isInfoSchema(names[i]) {
-				err = a.tableCheck(q, a.db(ctx, names[i]), names[i+1], p)
+			if isInfoSchema(names[i]) {
+				continue
+			}
+			db, table := a.db(ctx, names[i]), names[i+1]
+			if err = a.tableCheck(q, db, table, p); err != nil {
+				// A CTE is an unqualified name; columns may be granted
+				// (and the table is then no secret to the session).
+				columns := p&^priv.AllColumn == 0 && who.columnGrants() && who.anyOn(db, table)
+				qualified = names[i] != "" && !columns
+				deferrable = names[i] == "" && p == priv.Select || columns
 			}
 		}
 	case ast.AuthTargetType_TableColumn:
 		if len(names) == 3 && !isInfoSchema(names[0]) {
-			err = sess.RequestVerification(a.db(ctx, names[0]), names[1], names[2], p)
+			err = who.verify(a.db(ctx, names[0]), names[1], names[2], p)
 		}
 	default:
 		return fmt.Errorf("authplug: unknown authorization target %q", info.TargetType)
+	}
+	if err != nil && q.conn != nil && (deferrable || isShow(ctx.Query())) {
+		// The engine asks while it binds names, before it knows what they
+		// are: a common table expression, a column the grants may cover,
+		// or, for SHOW, the stored text of every trigger read again. The
+		// plan authorizer decides on what will run (SHOW statements are
+		// classified there one by one); this refusal is kept for a name
+		// that turns out not to exist, so that missing and forbidden
+		// objects look alike (planState.explain).
+		q.conn.plan.defer_(err, qualified)
+		return nil
 	}
 	return toSQLError(err)
 }
 
 // tableCheck checks each privilege of p on its own, so that the error names
-// the one that is missing (REPLACE needs INSERT and DELETE). A privilege the
-// session holds only on columns of the table is settled by the column check
-// (columns.go) or refused.
+// the one that is missing (REPLACE needs INSERT and DELETE).
 func (a authz) tableCheck(q queryState, db, table string, p priv.Mask) error {
 	for _, one := range splitMask(p) {
-		err := q.sess.RequestVerification(db, table, "", one)
-		if err == nil {
-			continue
+		if err := q.who.verify(db, table, "", one); err != nil {
+			return err
 		}
-		if one&priv.AllColumn != 0 && q.conn != nil && q.conn.columns.admit(columnCheck{db: strings.ToLower(db), table: strings.ToLower(table), p: one}) {
-			continue
-		}
-		return err
 	}
 	return nil
+}
+
+// executeCheck is EXECUTE on a routine's database (authplug has no
+// routine-level grants), refused with 1370 as MySQL does.
+func executeCheck(who principal, db, proc string) error {
+	if who.verify(db, "", "", priv.Execute) == nil {
+		return nil
+	}
+	a := who.account()
+	return mysqlerr.New(mysqlerr.ErProcAccessDenied, "42000", "execute command denied to user '%s'@'%s' for routine '%s.%s'",
+		a.User, a.Host, db, proc)
 }
 
 func splitMask(p priv.Mask) []priv.Mask {
@@ -183,20 +213,21 @@ func splitMask(p priv.Mask) []priv.Mask {
 }
 
 // visible is MySQL's rule for USE and SHOW: any privilege on the object.
-func (a authz) visible(ctx *sql.Context, sess *privilege.Session, info ast.AuthInformation) error {
+func (a authz) visible(ctx *sql.Context, who principal, info ast.AuthInformation) error {
 	names := info.TargetNames
+	acct := who.account()
 	switch info.TargetType {
 	case ast.AuthTargetType_DatabaseIdentifiers:
 		for _, db := range names {
-			if db = a.db(ctx, db); !isInfoSchema(db) && !sess.HasAnyPrivilege(db, "") {
-				return toSQLError(mysqlerr.DBAccessDenied(sess.User(), sess.Host(), db))
+			if db = a.db(ctx, db); !isInfoSchema(db) && !who.anyOn(db, "") {
+				return toSQLError(mysqlerr.DBAccessDenied(acct.User, acct.Host, db))
 			}
 		}
 	case ast.AuthTargetType_SingleTableIdentifier, ast.AuthTargetType_MultipleTableIdentifiers:
 		for i := 0; i+1 < len(names); i += 2 {
 			db := a.db(ctx, names[i])
-			if !isInfoSchema(db) && !sess.HasAnyPrivilege(db, names[i+1]) {
-				return toSQLError(mysqlerr.TableAccessDenied("SHOW", sess.User(), sess.Host(), names[i+1]))
+			if !isInfoSchema(db) && !who.anyOn(db, names[i+1]) {
+				return toSQLError(mysqlerr.TableAccessDenied("SHOW", acct.User, acct.Host, names[i+1]))
 			}
 		}
 	}
@@ -205,13 +236,13 @@ func (a authz) visible(ctx *sql.Context, sess *privilege.Session, info ast.AuthI
 
 // rename is RENAME TABLE: ALTER and DROP on the old name, CREATE and INSERT
 // on the new one, as in MySQL.
-func (a authz) rename(ctx *sql.Context, sess *privilege.Session, info ast.AuthInformation) error {
+func (a authz) rename(ctx *sql.Context, q queryState, info ast.AuthInformation) error {
 	n := info.TargetNames
 	for i := 0; i+3 < len(n); i += 4 {
-		if err := a.tableCheck(queryState{sess: sess}, a.db(ctx, n[i]), n[i+1], priv.Alter|priv.Drop); err != nil {
+		if err := a.tableCheck(q, a.db(ctx, n[i]), n[i+1], priv.Alter|priv.Drop); err != nil {
 			return toSQLError(err)
 		}
-		if err := a.tableCheck(queryState{sess: sess}, a.db(ctx, n[i+2]), n[i+3], priv.Create|priv.Insert); err != nil {
+		if err := a.tableCheck(q, a.db(ctx, n[i+2]), n[i+3], priv.Create|priv.Insert); err != nil {
 			return toSQLError(err)
 		}
 	}
@@ -220,10 +251,10 @@ func (a authz) rename(ctx *sql.Context, sess *privilege.Session, info ast.AuthIn
 
 func (a authz) HandleAuthNode(ctx *sql.Context, st sql.AuthorizationQueryState, node sql.AuthorizationCheckerNode) error {
 	q := a.state(ctx, st)
-	if q.err != nil || q.sess == nil {
+	if q.err != nil || q.who == nil {
 		return q.err
 	}
-	if !node.CheckAuth(ctx, checker{a: a, sess: q.sess}) {
+	if !node.CheckAuth(ctx, checker{a: a, who: q.who}) {
 		return toSQLError(mysqlerr.SpecificAccessDenied(node.String()))
 	}
 	return nil
@@ -231,13 +262,14 @@ func (a authz) HandleAuthNode(ctx *sql.Context, st sql.AuthorizationQueryState, 
 
 func (a authz) CheckDatabase(ctx *sql.Context, st sql.AuthorizationQueryState, db string) error {
 	q := a.state(ctx, st)
-	if q.err != nil || q.sess == nil {
+	if q.err != nil || q.who == nil {
 		return q.err
 	}
-	if db = a.db(ctx, db); isInfoSchema(db) || q.sess.HasAnyPrivilege(db, "") {
+	if db = a.db(ctx, db); isInfoSchema(db) || q.who.anyOn(db, "") {
 		return nil
 	}
-	return toSQLError(mysqlerr.DBAccessDenied(q.sess.User(), q.sess.Host(), db))
+	acct := q.who.account()
+	return toSQLError(mysqlerr.DBAccessDenied(acct.User, acct.Host, db))
 }
 
 func (a authz) CheckSchema(ctx *sql.Context, st sql.AuthorizationQueryState, db, _ string) error {
@@ -246,13 +278,14 @@ func (a authz) CheckSchema(ctx *sql.Context, st sql.AuthorizationQueryState, db,
 
 func (a authz) CheckTable(ctx *sql.Context, st sql.AuthorizationQueryState, db, _, table string) error {
 	q := a.state(ctx, st)
-	if q.err != nil || q.sess == nil {
+	if q.err != nil || q.who == nil {
 		return q.err
 	}
-	if db = a.db(ctx, db); isInfoSchema(db) || q.sess.HasAnyPrivilege(db, table) {
+	if db = a.db(ctx, db); isInfoSchema(db) || q.who.anyOn(db, table) {
 		return nil
 	}
-	return toSQLError(mysqlerr.TableAccessDenied("SELECT", q.sess.User(), q.sess.Host(), table))
+	acct := q.who.account()
+	return toSQLError(mysqlerr.TableAccessDenied("SELECT", acct.User, acct.Host, table))
 }
 
 func (a authz) db(ctx *sql.Context, db string) string {
@@ -260,6 +293,12 @@ func (a authz) db(ctx *sql.Context, db string) string {
 		return ctx.GetCurrentDatabase()
 	}
 	return db
+}
+
+// isShow reports whether a statement's text is a SHOW statement.
+func isShow(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n(")
+	return len(q) >= 4 && strings.EqualFold(q[:4], "show")
 }
 
 func isInfoSchema(db string) bool { return strings.EqualFold(db, "information_schema") }
@@ -273,20 +312,20 @@ func first(s []string) string {
 
 // checker answers the engine's node-level checks (sql.PrivilegedOperationChecker).
 type checker struct {
-	a    authz
-	sess *privilege.Session
+	a   authz
+	who principal
 }
 
 func (c checker) UserHasPrivileges(ctx *sql.Context, ops ...sql.PrivilegedOperation) bool {
 	for _, op := range ops {
 		for _, sp := range op.StaticPrivileges {
 			p, ok := priv.Parse(sp.String())
-			if !ok || c.sess.RequestVerification(c.a.db(ctx, op.Database), op.Table, op.Column, p) != nil {
+			if !ok || c.who.verify(c.a.db(ctx, op.Database), op.Table, op.Column, p) != nil {
 				return false
 			}
 		}
 		for _, d := range op.DynamicPrivileges {
-			if c.sess.RequestDynamicVerification(d, false) != nil {
+			if c.who.verifyDynamic(d) != nil {
 				return false
 			}
 		}

@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,6 +56,11 @@ type Config struct {
 	// without an account: caching_sha2_password (MySQL 8's default) unless
 	// set. An account whose plugin differs costs one auth-switch round trip.
 	DefaultAuthPlugin string
+	// SecureFilePriv is MySQL's secure_file_priv: the only directory that
+	// LOAD_FILE, SELECT ... INTO OUTFILE/DUMPFILE and LOAD DATA may use
+	// (each also needs FILE). Empty means <DataDir>/secure-files, created
+	// on start; "NULL" disables file I/O.
+	SecureFilePriv string
 	// HandshakeTimeout bounds a login, from accept to authenticated.
 	HandshakeTimeout time.Duration
 	Logger           *slog.Logger
@@ -71,15 +78,19 @@ type Server struct {
 	sessions     sync.Map // connection ID -> *conn, once authenticated
 	pending      sync.Map // connection ID -> *extension.SessionExtensions, until then
 	rootPassword string
+	// secureFiles is secure_file_priv: the one directory file I/O may use;
+	// empty disables file I/O.
+	secureFiles string
+	definers    definerRegistry
 }
 
 // conn is authplug's state for one authenticated connection.
 type conn struct {
-	id      uint32
-	sess    *privilege.Session
-	events  *extension.SessionExtensions
-	columns columnState
-	acting  impersonation
+	id     uint32
+	sess   *privilege.Session
+	events *extension.SessionExtensions
+	plan   planState
+	acting impersonation
 }
 
 // authzMu serializes engine construction: go-mysql-server reads its
@@ -142,6 +153,10 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 
+	if err := s.setSecureFiles(cfg.SecureFilePriv); err != nil {
+		return nil, err
+	}
+
 	tlsConfig, generated, err := loadTLS(cfg.TLSCert, cfg.TLSKey, cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -153,6 +168,12 @@ func New(cfg Config) (*Server, error) {
 	pro := memory.NewDBProvider(cfg.Databases...)
 	s.pro = pro
 	s.engine = newEngine(provider{DbProvider: pro, s: s}, authzFactory{s})
+	s.engine.Analyzer.ExecBuilder = s.metadataBuilder() // listings filtered by privilege (metadata.go)
+	// Every plan is authorized where it is turned into rows (planauth.go).
+	s.engine.Analyzer.ExecBuilder = authorizingBuilder{s: s, next: s.engine.Analyzer.ExecBuilder}
+	if err := bindTriggersInTheirDatabase(s.engine.Analyzer); err != nil {
+		return nil, err
+	}
 
 	err = cfg.Extensions.Bootstrap(context.Background(), extension.BootstrapContext{Privileges: s.mgr, ExecuteSQL: s.ExecuteSQL})
 	if err != nil {
@@ -321,4 +342,38 @@ func (s *Server) ExecuteSQL(ctx context.Context, query string) error {
 	}
 	_, err = sql.RowIterToRows(sctx, iter)
 	return err
+}
+
+// secureFilesDir is the default secure_file_priv, inside the data directory
+// but never the data directory itself, which holds keys and grants.
+const secureFilesDir = "secure-files"
+
+func (s *Server) setSecureFiles(dir string) error {
+	if strings.EqualFold(dir, "NULL") {
+		s.secureFiles = ""
+		return nil
+	}
+	if dir == "" {
+		dir = filepath.Join(s.cfg.DataDir, secureFilesDir)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("secure_file_priv: %w", err)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("secure_file_priv: %w", err)
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	data, _ := filepath.Abs(s.cfg.DataDir)
+	if real, err := filepath.EvalSymlinks(data); err == nil {
+		data = real
+	}
+	if abs == data || abs == string(filepath.Separator) {
+		return fmt.Errorf("secure_file_priv %q: must be a directory of its own, not the data directory or /", dir)
+	}
+	s.secureFiles = abs
+	// The engine checks its own, process-wide, copy too.
+	return sql.SystemVariables.AssignValues(map[string]any{"secure_file_priv": abs + string(filepath.Separator)})
 }

@@ -58,6 +58,7 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	oauthMaxAge := fs.Duration("oauth-max-age", time.Hour, "how old a token's iat may be")
 	oauthLeeway := fs.Duration("oauth-leeway", 30*time.Second, "clock skew allowed on exp, nbf and iat")
 	auditLog := fs.String("audit-log", "", "file the JSON audit lines are appended to (default: standard error)")
+	secureFiles := fs.String("secure-file-priv", "", "the only directory LOAD_FILE, INTO OUTFILE and LOAD DATA may use; default: secure-files in --data-dir; NULL disables file I/O")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,15 +85,16 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 		return err
 	}
 	s, err := server.New(server.Config{
-		Addr:         *addr,
-		Socket:       *socket,
-		DataDir:      *dataDir,
-		TLSCert:      *tlsCert,
-		TLSKey:       *tlsKey,
-		RootPassword: *rootPassword,
-		Extensions:   es,
-		Databases:    []sql.Database{memory.NewDatabase("demo")},
-		Logger:       log,
+		Addr:           *addr,
+		Socket:         *socket,
+		DataDir:        *dataDir,
+		TLSCert:        *tlsCert,
+		TLSKey:         *tlsKey,
+		RootPassword:   *rootPassword,
+		SecureFilePriv: *secureFiles,
+		Extensions:     es,
+		Databases:      []sql.Database{memory.NewDatabase("demo")},
+		Logger:         log,
 	})
 	if err != nil {
 		return err

@@ -98,6 +98,17 @@ func run(logins, rounds, workers, conns int, duration time.Duration) error {
 	loginTime := make([]time.Duration, len(targets))
 	selects := make([]int64, len(targets))
 	selectTime := make([]time.Duration, len(targets))
+	// Statement throughput against authorization off, for a session with
+	// table grants and one with column grants only, point selects and a
+	// three-table join.
+	colTarget := target{"authplug, column grants", cfgFor(ap.Addr().String()), "colbench", "pw"}
+	stmtTargets := []target{targets[0], colTarget, targets[2]}
+	queries := []string{pointSelect, joinSelect}
+	stmtN := make([][]int64, len(queries))
+	stmtT := make([][]time.Duration, len(queries))
+	for q := range queries {
+		stmtN[q], stmtT[q] = make([]int64, len(stmtTargets)), make([]time.Duration, len(stmtTargets))
+	}
 	for r := 0; r < rounds; r++ {
 		for i, t := range targets {
 			if i == 2 {
@@ -110,12 +121,22 @@ func run(logins, rounds, workers, conns int, duration time.Duration) error {
 			loginTime[i] += d
 		}
 		for i, t := range targets[:3] {
-			n, d, err := selectRound(ctx, t, workers, duration)
+			n, d, err := selectRound(ctx, t, pointSelect, workers, duration)
 			if err != nil {
 				return fmt.Errorf("%s selects: %w", t.name, err)
 			}
 			selects[i] += n
 			selectTime[i] += d
+		}
+		for q, query := range queries {
+			for i, t := range stmtTargets {
+				n, d, err := selectRound(ctx, t, query, workers, duration)
+				if err != nil {
+					return fmt.Errorf("%s %q: %w", t.name, query, err)
+				}
+				stmtN[q][i] += n
+				stmtT[q][i] += d
+			}
 		}
 	}
 	rate := func(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() }
@@ -127,6 +148,14 @@ func run(logins, rounds, workers, conns int, duration time.Duration) error {
 	fmt.Printf("ratio logins authplug offering caching_sha2_password / go-mysql-server auth: %.2f (one more round trip for a native account)\n", lp[3]/lp[1])
 	fmt.Printf("ratio selects authplug / go-mysql-server auth: %.2f (target >= 1.0)\n", qp[0]/qp[1])
 	fmt.Printf("ratio selects authplug / authorization off: %.2f (target >= 0.95)\n", qp[0]/qp[2])
+	for q, name := range []string{"point selects", "three-table joins"} {
+		r := make([]float64, len(stmtTargets))
+		for i := range stmtTargets {
+			r[i] = rate(stmtN[q][i], stmtT[q][i])
+		}
+		fmt.Printf("%s/s: authplug %.0f, authplug with column grants %.0f, authorization off %.0f\n", name, r[0], r[1], r[2])
+		fmt.Printf("ratio %s authplug / authorization off: %.2f; with column grants: %.2f (target >= 0.95)\n", name, r[0]/r[2], r[1]/r[2])
+	}
 
 	if err := tokenLogins(ctx, logins/2, rounds); err != nil {
 		return err
@@ -150,20 +179,44 @@ func cfgFor(addr string) func(user, pw string) *mysql.Config {
 	}
 }
 
+const (
+	pointSelect = "SELECT v FROM bench.kv WHERE k = ?"
+	joinSelect  = "SELECT CONCAT(a.v, b.v, c.v) FROM bench.a JOIN bench.b ON a.b_id = b.id JOIN bench.c ON b.c_id = c.id WHERE a.id = ?"
+)
+
 var seed = []string{
 	"CREATE TABLE bench.kv (k INT PRIMARY KEY, v VARCHAR(32))",
+	"CREATE TABLE bench.a (id INT PRIMARY KEY, b_id INT, v VARCHAR(32), secret INT)",
+	"CREATE TABLE bench.b (id INT PRIMARY KEY, c_id INT, v VARCHAR(32), secret INT)",
+	"CREATE TABLE bench.c (id INT PRIMARY KEY, v VARCHAR(32), secret INT)",
 }
 
-func insertRows() string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO bench.kv VALUES ")
+// The column-grant account reads every column the queries use, and none
+// of the others.
+var colGrants = []string{
+	"GRANT SELECT (k, v) ON bench.kv TO colbench",
+	"GRANT SELECT (id, b_id, v) ON bench.a TO colbench",
+	"GRANT SELECT (id, c_id, v) ON bench.b TO colbench",
+	"GRANT SELECT (id, v) ON bench.c TO colbench",
+}
+
+func insertRows() []string {
+	var kv, a, b, c strings.Builder
+	kv.WriteString("INSERT INTO bench.kv VALUES ")
+	a.WriteString("INSERT INTO bench.a VALUES ")
+	b.WriteString("INSERT INTO bench.b VALUES ")
+	c.WriteString("INSERT INTO bench.c VALUES ")
 	for i := 0; i < rows; i++ {
-		if i > 0 {
-			b.WriteString(",")
+		sep := ","
+		if i == 0 {
+			sep = ""
 		}
-		fmt.Fprintf(&b, "(%d, 'value-%d')", i, i)
+		fmt.Fprintf(&kv, "%s(%d, 'value-%d')", sep, i, i)
+		fmt.Fprintf(&a, "%s(%d, %d, 'a%d', 0)", sep, i, (i*7)%rows, i)
+		fmt.Fprintf(&b, "%s(%d, %d, 'b%d', 0)", sep, i, (i*13)%rows, i)
+		fmt.Fprintf(&c, "%s(%d, 'c%d', 0)", sep, i, i)
 	}
-	return b.String()
+	return []string{kv.String(), a.String(), b.String(), c.String()}
 }
 
 func startAuthplug(ctx context.Context, dir, handshakePlugin string) (*server.Server, error) {
@@ -175,7 +228,7 @@ func startAuthplug(ctx context.Context, dir, handshakePlugin string) (*server.Se
 	if err != nil {
 		return nil, err
 	}
-	for _, q := range append(seed, insertRows()) {
+	for _, q := range append(seed, insertRows()...) {
 		if err := s.ExecuteSQL(ctx, q); err != nil {
 			return nil, err
 		}
@@ -186,10 +239,11 @@ func startAuthplug(ctx context.Context, dir, handshakePlugin string) (*server.Se
 		return nil, err
 	}
 	defer db.Close()
-	for _, q := range []string{
+	for _, q := range append([]string{
 		"CREATE USER bench IDENTIFIED WITH mysql_native_password BY 'pw'",
 		"GRANT SELECT ON bench.* TO bench",
-	} {
+		"CREATE USER colbench IDENTIFIED WITH mysql_native_password BY 'pw'",
+	}, colGrants...) {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return nil, err
 		}
@@ -210,7 +264,7 @@ func startGMS(ctx context.Context, withAuth bool) (string, func(), error) {
 		m.AddRootAccount()
 	}
 	sctx := gmssql.NewContext(ctx, gmssql.WithSession(memory.NewSession(gmssql.NewBaseSession(), pro)))
-	stmts := append(seed, insertRows())
+	stmts := append(seed, insertRows()...)
 	if withAuth {
 		stmts = append(stmts,
 			"CREATE USER bench IDENTIFIED WITH mysql_native_password BY 'pw'",
@@ -254,7 +308,7 @@ func loginRound(ctx context.Context, t target, n int) (time.Duration, error) {
 	return time.Since(begin), nil
 }
 
-func selectRound(ctx context.Context, t target, workers int, d time.Duration) (int64, time.Duration, error) {
+func selectRound(ctx context.Context, t target, query string, workers int, d time.Duration) (int64, time.Duration, error) {
 	db := sql.OpenDB(mustConnector(t.dsn(t.user, t.pw)))
 	defer db.Close()
 	db.SetMaxOpenConns(workers)
@@ -269,7 +323,7 @@ func selectRound(ctx context.Context, t target, workers int, d time.Duration) (i
 			defer wg.Done()
 			var v string
 			for i := w; time.Now().Before(deadline); i += workers {
-				if err := db.QueryRowContext(ctx, "SELECT v FROM bench.kv WHERE k = ?", i%rows).Scan(&v); err != nil {
+				if err := db.QueryRowContext(ctx, query, i%rows).Scan(&v); err != nil {
 					firstErr.CompareAndSwap(nil, err)
 					return
 				}

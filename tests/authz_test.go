@@ -1,0 +1,211 @@
+package tests
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Hostile tests of the plan authorizer (server/AUTHZ.md): each class of
+// path that once ran unchecked, tried by a low-privilege account.
+
+func TestTriggerBodiesRunAsTheirDefinerInTheirDatabase(t *testing.T) {
+	e := start(t, nil, "")
+	root := e.root()
+	exec(t, root,
+		"CREATE DATABASE owned", "CREATE DATABASE victim",
+		"CREATE TABLE victim.secret (s VARCHAR(20))", "INSERT INTO victim.secret VALUES ('crown jewels')",
+		"CREATE TABLE victim.notes (n INT)",
+		"CREATE TABLE owned.t (id INT)", "CREATE TABLE owned.loot (s VARCHAR(20))", "CREATE TABLE owned.log (id INT)",
+		"CREATE USER own IDENTIFIED WITH mysql_native_password BY 'pw'",
+		"GRANT ALL ON owned.* TO own", "GRANT SELECT ON victim.notes TO own",
+		"CREATE USER inserter IDENTIFIED WITH mysql_native_password BY 'pw'",
+		"GRANT INSERT ON owned.t TO inserter",
+	)
+	own := e.conn("own", "pw", withDB("owned"))
+	exec(t, own,
+		// An unqualified name in a body binds to the trigger's database,
+		// never the firing session's.
+		"CREATE TRIGGER steal AFTER INSERT ON t FOR EACH ROW INSERT INTO loot SELECT s FROM secret",
+	)
+	fromVictim := e.conn("own", "pw", withDB("victim"))
+	_, err := fromVictim.ExecContext(context.Background(), "INSERT INTO owned.t VALUES (1)")
+	require.Error(t, err, "the trigger's secret is owned.secret, which does not exist")
+	rows, err := query(root, "SELECT COUNT(*) FROM owned.loot")
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"0"}}, rows, "nothing was copied out of victim.secret")
+
+	// Qualified names are checked as the definer, who holds nothing on
+	// victim.secret: refused when the trigger is made (stricter than
+	// MySQL, which checks only when it fires) or when it fires.
+	exec(t, own, "DROP TRIGGER steal")
+	if c := codeOf(own, "CREATE TRIGGER steal AFTER INSERT ON t FOR EACH ROW INSERT INTO loot SELECT s FROM victim.secret"); c == 0 {
+		assert.Equal(t, uint16(1142), codeOf(own, "INSERT INTO t VALUES (2)"))
+		exec(t, own, "DROP TRIGGER steal")
+	} else {
+		assert.Equal(t, uint16(1142), c)
+	}
+	rows, err = query(root, "SELECT COUNT(*) FROM owned.loot")
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"0"}}, rows)
+
+	// A definer's rights serve whoever fires the trigger: inserter may not
+	// write owned.log, the trigger's definer may.
+	exec(t, own, "CREATE TRIGGER logit AFTER INSERT ON t FOR EACH ROW INSERT INTO log VALUES (NEW.id)")
+	ins := e.conn("inserter", "pw")
+	exec(t, ins, "INSERT INTO owned.t VALUES (7)")
+	assert.Equal(t, uint16(1142), codeOf(ins, "INSERT INTO owned.log VALUES (8)"))
+	rows, err = query(root, "SELECT id FROM owned.log")
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"7"}}, rows)
+	// ... checked at every execution: revoking the definer's right stops it.
+	exec(t, root, "REVOKE INSERT ON owned.* FROM own", "GRANT SELECT, TRIGGER ON owned.* TO own")
+	assert.Equal(t, uint16(1142), codeOf(ins, "INSERT INTO owned.t VALUES (9)"))
+}
+
+func TestRoutinesRunAsTheirDefiner(t *testing.T) {
+	e := start(t, nil, "")
+	e.seed()
+	root := e.root()
+	exec(t, root,
+		"CREATE USER exe IDENTIFIED WITH mysql_native_password BY 'pw'",
+		"GRANT EXECUTE ON demo.* TO exe",
+		"CREATE PROCEDURE demo.count_t() SELECT COUNT(*) FROM demo.t",
+		"CREATE PROCEDURE demo.count_invoker() SQL SECURITY INVOKER SELECT COUNT(*) FROM demo.t",
+	)
+	exe := e.conn("exe", "pw")
+	rows, err := query(exe, "CALL demo.count_t()")
+	require.NoError(t, err, "EXECUTE is enough: the body runs with root's rights")
+	assert.Equal(t, [][]string{{"2"}}, rows)
+	assert.Equal(t, uint16(1142), codeOf(exe, "CALL demo.count_invoker()"), "SQL SECURITY INVOKER: the caller's rights")
+	assert.Equal(t, uint16(1142), codeOf(exe, "SELECT COUNT(*) FROM demo.t"))
+
+	// Naming another definer needs SET_USER_ID.
+	exec(t, root, "GRANT CREATE ROUTINE ON demo.* TO exe")
+	assert.Equal(t, uint16(1227), codeOf(exe, "CREATE DEFINER = 'root'@'localhost' PROCEDURE demo.mine() SELECT * FROM demo.t"))
+
+	nobody := e.conn("exe", "pw")
+	exec(t, root, "REVOKE EXECUTE ON demo.* FROM exe")
+	assert.Equal(t, uint16(1370), codeOf(nobody, "CALL demo.count_t()"))
+}
+
+func TestFileAccessNeedsFILEAndTheSecureDirectory(t *testing.T) {
+	e := start(t, nil, "")
+	e.seed()
+	root := e.root()
+	exec(t, root,
+		"CREATE USER low IDENTIFIED WITH mysql_native_password BY 'pw'", "GRANT SELECT, INSERT ON demo.* TO low",
+		"CREATE USER filer IDENTIFIED WITH mysql_native_password BY 'pw'", "GRANT SELECT ON demo.* TO filer", "GRANT FILE ON *.* TO filer",
+	)
+	low, filer := e.conn("low", "pw"), e.conn("filer", "pw")
+	secretPath := filepath.Join(e.dir, "grants.json")
+	secure := filepath.Join(e.dir, "secure-files")
+	require.DirExists(t, secure, "secure_file_priv is created on start")
+
+	assert.Equal(t, uint16(1227), codeOf(low, "SELECT LOAD_FILE('"+secretPath+"')"))
+	rows, err := query(filer, "SELECT LOAD_FILE('"+secretPath+"')")
+	if err == nil {
+		assert.Equal(t, [][]string{{""}}, rows, "a file outside secure_file_priv reads as NULL")
+	}
+	traversal := filepath.Join(secure, "..", "grants.json")
+	rows, err = query(filer, "SELECT LOAD_FILE('"+traversal+"')")
+	if err == nil {
+		assert.Equal(t, [][]string{{""}}, rows, "no way out of the secure directory")
+	}
+
+	out := filepath.Join(t.TempDir(), "dump")
+	assert.Equal(t, uint16(1227), codeOf(low, "SELECT a FROM demo.t INTO DUMPFILE '"+out+"'"))
+	assert.Equal(t, uint16(1290), codeOf(filer, "SELECT a FROM demo.t LIMIT 1 INTO DUMPFILE '"+out+"'"))
+	assert.Equal(t, uint16(1290), codeOf(filer, "SELECT a FROM demo.t LIMIT 1 INTO DUMPFILE '"+filepath.Join(secure, "..", "x")+"'"))
+	assert.NoFileExists(t, out)
+	inside := filepath.Join(secure, "dump")
+	_, err = query(filer, "SELECT a FROM demo.t LIMIT 1 INTO DUMPFILE '"+inside+"'")
+	require.NoError(t, err)
+	b, err := os.ReadFile(inside)
+	require.NoError(t, err)
+	assert.Equal(t, "10", strings.TrimSpace(string(b)))
+	assert.Equal(t, uint16(1227), codeOf(low, "LOAD DATA INFILE '"+inside+"' INTO TABLE demo.t"))
+}
+
+func TestGlobalVariablesNeedSystemVariablesAdmin(t *testing.T) {
+	e := start(t, nil, "")
+	root := e.root()
+	exec(t, root, "CREATE USER low IDENTIFIED WITH mysql_native_password BY 'pw'")
+	low := e.conn("low", "pw")
+	for _, q := range []string{
+		"SET GLOBAL autocommit = 0",
+		"SET @@global.sql_select_limit = 1",
+		"SET @@GLOBAL.max_connections = 1",
+		"SET PERSIST autocommit = 0",
+		"SET PERSIST_ONLY autocommit = 0",
+		"SET @@persist.autocommit = 0",
+		"SET SESSION sql_log_bin = 0",
+		"SET @a = 1, GLOBAL autocommit = 0",
+	} {
+		assert.Equal(t, uint16(1227), codeOf(low, q), q)
+	}
+	exec(t, low, "SET autocommit = 1", "SET @@session.sql_select_limit = 5", "SET @a = 1")
+	exec(t, root, "GRANT SYSTEM_VARIABLES_ADMIN ON *.* TO low")
+	exec(t, low, "SET GLOBAL sql_select_limit = 1000")
+	exec(t, root, "SET GLOBAL sql_select_limit = DEFAULT")
+}
+
+func TestWritesNeedSelectOnWhatTheyRead(t *testing.T) {
+	e := start(t, nil, "")
+	e.seed()
+	root := e.root()
+	exec(t, root,
+		"CREATE USER ins IDENTIFIED WITH mysql_native_password BY 'pw'", "GRANT INSERT ON demo.t TO ins",
+		"CREATE USER upd IDENTIFIED WITH mysql_native_password BY 'pw'",
+		"GRANT SELECT (id, a), UPDATE (a) ON demo.t TO upd",
+		"CREATE USER del IDENTIFIED WITH mysql_native_password BY 'pw'", "GRANT DELETE ON demo.t TO del",
+	)
+	ins, upd, del := e.conn("ins", "pw"), e.conn("upd", "pw"), e.conn("del", "pw")
+	assert.Equal(t, uint16(1142), codeOf(ins, "INSERT INTO demo.t VALUES (1, 0, 0) ON DUPLICATE KEY UPDATE a = 0"),
+		"ON DUPLICATE KEY UPDATE needs UPDATE")
+	assert.Equal(t, uint16(1143), codeOf(upd, "UPDATE demo.t SET a = b"), "copying an unreadable column")
+	assert.Equal(t, uint16(1143), codeOf(upd, "UPDATE demo.t SET a = 1 WHERE b = 100"))
+	exec(t, upd, "UPDATE demo.t SET a = 11 WHERE id = 1", "UPDATE demo.t SET a = a + 1")
+	assert.Equal(t, uint16(1143), codeOf(del, "DELETE FROM demo.t WHERE b = 100"), "DELETE reads b")
+	exec(t, del, "DELETE FROM demo.t WHERE 1 = 0")
+	rows, err := query(root, "SELECT id, a, b FROM demo.t ORDER BY id")
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"1", "12", "100"}, {"2", "21", "200"}}, rows, "only the allowed writes happened")
+}
+
+func TestEverythingElseFailsClosed(t *testing.T) {
+	e := start(t, nil, "")
+	e.seed()
+	root := e.root()
+	exec(t, root, "CREATE USER low IDENTIFIED WITH mysql_native_password BY 'pw'",
+		"GRANT SELECT (a) ON demo.t TO low", "GRANT EVENT ON demo.* TO low")
+	low := e.conn("low", "pw")
+	assert.NotZero(t, codeOf(low, "CREATE EVENT demo.ev ON SCHEDULE EVERY 1 SECOND DO DELETE FROM demo.t"))
+	assert.Equal(t, uint16(1235), codeOf(root, "CREATE EVENT demo.ev ON SCHEDULE EVERY 1 SECOND DO DELETE FROM demo.t"),
+		"events would run with no session to check")
+	rows, err := query(root, "SELECT COUNT(*) FROM information_schema.events")
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"0"}}, rows)
+	rows, err = query(low, "WITH c AS (SELECT 1 AS n) SELECT n FROM c")
+	require.NoError(t, err, "a common table expression needs no privilege")
+	assert.Equal(t, [][]string{{"1"}}, rows)
+	assert.Equal(t, uint16(1142), codeOf(low, "SELECT * FROM demo.nosuch"), "missing and forbidden look alike")
+	assert.Equal(t, uint16(1142), codeOf(low, "SELECT * FROM nosuchdb.t"))
+	rows, err = query(low, "SELECT COUNT(*), MAX(a) FROM demo.t")
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"2", "20"}}, rows)
+
+	// KILL: one's own connections only, without CONNECTION_ADMIN.
+	var rootID string
+	r, err := query(root, "SELECT CONNECTION_ID()")
+	require.NoError(t, err)
+	rootID = r[0][0]
+	assert.Equal(t, uint16(1095), codeOf(low, "KILL "+rootID))
+	_, err = query(root, "SELECT 1")
+	assert.NoError(t, err, "root's connection survived")
+}
