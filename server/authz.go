@@ -134,6 +134,7 @@ func (a authz) check(ctx *sql.Context, q queryState, info ast.AuthInformation, p
 	who, names := q.who, info.TargetNames
 	var err error
 	qualified, deferrable := true, false
+	var denied tableRef
 	switch info.TargetType {
 	case ast.AuthTargetType_Global, ast.AuthTargetType_Ignore, ast.AuthTargetType_TODO:
 		// The engine names no object: the privilege is needed globally
@@ -156,7 +157,10 @@ func (a authz) check(ctx *sql.Context, q queryState, info ast.AuthInformation, p
 				// (and the table is then no secret to the session).
 				columns := p&^priv.AllColumn == 0 && who.columnGrants() && who.anyOn(db, table)
 				qualified = names[i] != "" && !columns
-				deferrable = names[i] == "" && p == priv.Select || columns
+				deferrable = p == priv.Select || columns
+				if p == priv.Select {
+					denied = ref(db, table)
+				}
 			}
 		}
 	case ast.AuthTargetType_TableColumn:
@@ -169,12 +173,13 @@ func (a authz) check(ctx *sql.Context, q queryState, info ast.AuthInformation, p
 	if err != nil && q.conn != nil && (deferrable || isShow(ctx.Query())) {
 		// The engine asks while it binds names, before it knows what they
 		// are: a common table expression, a column the grants may cover,
-		// or, for SHOW, the stored text of every trigger read again. The
+		// a view's definition read again (which runs as its definer), or,
+		// for SHOW, the stored text of every trigger read again. The
 		// plan authorizer decides on what will run (SHOW statements are
 		// classified there one by one); this refusal is kept for a name
 		// that turns out not to exist, so that missing and forbidden
 		// objects look alike (planState.explain).
-		q.conn.plan.defer_(err, qualified)
+		q.conn.plan.defer_(err, qualified, denied)
 		return nil
 	}
 	return toSQLError(err)

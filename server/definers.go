@@ -26,11 +26,15 @@ type objectKind uint8
 const (
 	kindTrigger objectKind = iota
 	kindRoutine
+	kindView
 )
 
 func (k objectKind) String() string {
-	if k == kindTrigger {
+	switch k {
+	case kindTrigger:
 		return "trigger"
+	case kindView:
+		return "view"
 	}
 	return "routine"
 }
@@ -118,7 +122,10 @@ func (w *walker) definerAllowed(text string) (priv.Account, error) {
 		return priv.Account{}, errNotClassified("DEFINER " + text)
 	}
 	client := w.ctx.Session.Client()
-	if a.User == self.User && (a.Host == self.Host || a.Host == strings.ToLower(client.Address)) {
+	if a == self || a.User == client.User && a.Host == strings.ToLower(client.Address) {
+		// One's own account, or the engine's default for no DEFINER clause
+		// (the login's user and address): CURRENT_USER, the account acted
+		// as while impersonating.
 		return self, nil
 	}
 	if err := w.global(priv.Super, "SET_USER_ID"); err != nil {

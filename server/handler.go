@@ -268,7 +268,7 @@ func (h *handler) prepare(ctx context.Context, c *mysql.Conn, cn *conn, query st
 	cn.plan.begin()
 	fields, err := h.Handler.ComPrepare(ctx, c, query, prepare)
 	if err == nil {
-		err = cn.plan.prepared()
+		err = h.s.prepared(ctx, c, cn, query)
 	}
 	return fields, cn.plan.explain(err)
 }

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 
@@ -68,6 +70,12 @@ func (b authorizingBuilder) internal(ctx *sql.Context, n sql.Node, r sql.Row) (s
 			db = c.Database().Name()
 		}
 		onSuccess = append(onSuccess, func() { b.s.definers.record(kindTrigger, db, name, definerRecord{invoker: true}) })
+	case *plan.CreateView:
+		db, name := ctx.GetCurrentDatabase(), c.Name
+		if c.Database() != nil {
+			db = c.Database().Name()
+		}
+		onSuccess = append(onSuccess, func() { b.s.definers.record(kindView, db, name, definerRecord{invoker: true}) })
 	}
 	iter, err := b.next.Build(ctx, n, r)
 	if err != nil || len(onSuccess) == 0 {
@@ -96,6 +104,14 @@ type planState struct {
 	// can be: a prepared statement with one is refused at once, before its
 	// columns are described to the client.
 	deferredNamed error
+	// deferredNames are the names SELECT was refused on: a view among them
+	// still needs SELECT (views.go).
+	deferredNames []deferredName
+}
+
+type deferredName struct {
+	ref tableRef
+	err error
 }
 
 // notFound: the engine's "no such table, database or column", as an
@@ -118,12 +134,21 @@ func notFound(err error) bool {
 // begin starts a statement from the client.
 func (ps *planState) begin() {
 	ps.mu.Lock()
-	ps.deferred, ps.deferredNamed = nil, nil
+	ps.deferred, ps.deferredNamed, ps.deferredNames = nil, nil, ps.deferredNames[:0]
 	ps.mu.Unlock()
 }
 
-func (ps *planState) defer_(err error, qualified bool) {
+func (ps *planState) deferredSelects() []deferredName {
 	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return slices.Clone(ps.deferredNames)
+}
+
+func (ps *planState) defer_(err error, qualified bool, r tableRef) {
+	ps.mu.Lock()
+	if r.table != "" {
+		ps.deferredNames = append(ps.deferredNames, deferredName{r, err})
+	}
 	if ps.deferred == nil {
 		ps.deferred = err
 	}
@@ -133,16 +158,31 @@ func (ps *planState) defer_(err error, qualified bool) {
 	ps.mu.Unlock()
 }
 
-// prepared is the answer to a prepare that the engine accepted: a
-// refusal on a named object stands, since preparing describes the
-// statement's columns.
-func (ps *planState) prepared() error {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	if ps.deferredNamed != nil {
-		return toSQLError(ps.deferredNamed)
+// prepared is the answer to a prepare that the engine accepted. Preparing
+// describes the statement's columns to the client, so a refusal the
+// engine's checks left on a named object is settled now: the plan as
+// prepared is authorized (a view may give what the name check refused).
+func (s *Server) prepared(ctx context.Context, c *mysql.Conn, cn *conn, query string) error {
+	cn.plan.mu.Lock()
+	named := cn.plan.deferredNamed
+	cn.plan.mu.Unlock()
+	if named == nil {
+		return nil
 	}
-	return nil
+	sctx, err := s.gms.SessionManager().NewContextWithQuery(ctx, c, query)
+	if err != nil {
+		return toSQLError(named)
+	}
+	n, err := s.engine.PrepareQuery(sctx, query)
+	if err != nil {
+		return toSQLError(named)
+	}
+	deferred := cn.plan.deferredSelects()
+	w := &walker{ctx: sctx, s: s, cn: cn, who: cn.plan.current(cn), root: n, forUpdate: lockingRead(query), views: true, deferred: deferred}
+	if err := w.node(n); err != nil {
+		return toSQLError(err)
+	}
+	return toSQLError(w.viewsNamed())
 }
 
 // explain turns "no such table/database/column" into the refusal that was
@@ -175,8 +215,12 @@ func (ps *planState) authorize(ctx *sql.Context, s *Server, cn *conn, n sql.Node
 	ps.mu.Unlock()
 	who := ps.current(cn)
 
-	w := &walker{ctx: ctx, s: s, cn: cn, who: who, root: n, forUpdate: lockingRead(ctx.Query())}
+	deferred := ps.deferredSelects()
+	w := &walker{ctx: ctx, s: s, cn: cn, who: who, root: n, forUpdate: lockingRead(ctx.Query()), views: len(deferred) > 0, deferred: deferred}
 	if err := w.node(n); err != nil {
+		return nil, nil, err
+	}
+	if err := w.viewsNamed(); err != nil {
 		return nil, nil, err
 	}
 	out := n
@@ -219,6 +263,14 @@ type walker struct {
 	// forUpdate: the statement is a SELECT ... FOR UPDATE, which MySQL 8
 	// lets only those who could change or lock the rows run.
 	forUpdate bool
+	// views: the engine's name checks left a refusal to this authorizer, so
+	// a derived table may be a view whose own SELECT privilege is unchecked
+	// (views.go).
+	views    bool
+	deferred []deferredName
+	// covered: the tables and views named by the views the plan was read
+	// through, whose SELECT the views' principals answered for.
+	covered map[tableRef]bool
 	// dml is the table the enclosing INSERT, UPDATE or DELETE writes: the
 	// table of a trigger under it.
 	dml       *tableRef

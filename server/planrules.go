@@ -114,7 +114,7 @@ func init() {
 		typeOf[*plan.RecursiveTable](), typeOf[*plan.ValueDerivedTable](), typeOf[*plan.Values](),
 		typeOf[*plan.EmptyTable](), typeOf[plan.Nothing](), typeOf[*plan.Nothing](), typeOf[*plan.StripRowNode](),
 		typeOf[*plan.PrependNode](), typeOf[*plan.TransformedNamedNode](), typeOf[*plan.NamedWindows](),
-		typeOf[*plan.Releaser](), typeOf[*plan.RangeHeap](), typeOf[*plan.SubqueryAlias](),
+		typeOf[*plan.Releaser](), typeOf[*plan.RangeHeap](),
 		typeOf[*plan.TableAlias](), typeOf[*plan.ForeignKeyHandler](), typeOf[*plan.UpdateSource](),
 		typeOf[*plan.UpdateJoin](), typeOf[*plan.Describe](), typeOf[*plan.DescribeQuery](),
 		typeOf[*plan.BeginEndBlock](), typeOf[*plan.Block](), typeOf[*plan.TriggerBeginEndBlock](),
@@ -136,6 +136,8 @@ func init() {
 		typeOf[*plan.ShowCharset](), typeOf[*plan.ShowPrivileges](), typeOf[*plan.ShowDatabases](),
 		typeOf[*plan.ShowProcessList](),
 	)
+
+	add(subqueryAliasRule, typeOf[*plan.SubqueryAlias]())
 
 	// Tables read.
 	add(readNode, typeOf[*plan.ResolvedTable](), typeOf[*plan.IndexedTableAccess](),
@@ -533,18 +535,27 @@ func createViewRule(w *walker, n sql.Node) error {
 			return err
 		}
 	}
-	if _, err := w.definerAllowed(cv.Definer); err != nil {
+	definer, err := w.definerAllowed(cv.Definer)
+	if err != nil {
 		return err
 	}
+	rec := definerRecord{account: definer, invoker: strings.EqualFold(cv.Security, "INVOKER")}
+	w.afterSuccess(func() { w.s.definers.record(kindView, r.db, cv.Name, rec) })
 	if cv.Definition != nil {
-		return w.node(cv.Definition)
+		// MySQL checks the definition as its creator when it is created.
+		return w.node(cv.Definition.Child)
 	}
 	return nil
 }
 
 func dropViewRule(w *walker, n sql.Node) error {
 	if dv, ok := n.(*plan.SingleDropView); ok {
-		return w.onTable(ref(w.db(dbName(dv.Database())), dv.ViewName), priv.Drop)
+		r := ref(w.db(dbName(dv.Database())), dv.ViewName)
+		if err := w.onTable(r, priv.Drop); err != nil {
+			return err
+		}
+		w.afterSuccess(func() { w.s.definers.forget(kindView, r.db, r.table) })
+		return nil
 	}
 	for _, c := range n.Children() {
 		if err := w.node(c); err != nil {

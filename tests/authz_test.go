@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/authplug/authplug/priv"
 )
 
 // Hostile tests of the plan authorizer (server/AUTHZ.md): each class of
@@ -208,4 +210,42 @@ func TestEverythingElseFailsClosed(t *testing.T) {
 	assert.Equal(t, uint16(1095), codeOf(low, "KILL "+rootID))
 	_, err = query(root, "SELECT 1")
 	assert.NoError(t, err, "root's connection survived")
+}
+
+// The seed's scenario: a view runs with its definer's stored grants, never
+// asking the definer's plugin, and stops when the definer loses the right.
+func TestViewsRunAsTheirDefiner(t *testing.T) {
+	e, p := withTokenPlugin(t)
+	root := e.root()
+	exec(t, root,
+		"CREATE USER u2 IDENTIFIED WITH "+tokenPluginName+" BY 'tok2'",
+		"GRANT SELECT ON demo.t TO u2", "GRANT CREATE VIEW ON demo.* TO u2",
+		"CREATE USER u1 IDENTIFIED WITH mysql_native_password BY 'pw'",
+	)
+	u2 := e.conn("u2", "tok2", withTLS, withCleartext, withDB("demo"))
+	exec(t, u2,
+		"CREATE VIEW v AS SELECT id, a FROM demo.t",
+		"CREATE SQL SECURITY INVOKER VIEW vi AS SELECT id, a FROM demo.t",
+	)
+	exec(t, root, "GRANT SELECT ON demo.v TO u1", "GRANT SELECT ON demo.vi TO u1")
+	u1 := e.conn("u1", "pw", withDB("demo"))
+
+	// u2's plugin would refuse SELECT now: it is not asked for u1's statement.
+	p.deny.Store(uint64(priv.Select))
+	before := p.verify.Load()
+	rows, err := query(u1, "SELECT id, a FROM v ORDER BY id")
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"1", "10"}, {"2", "20"}}, rows)
+	rows, err = query(u1, "SELECT x.a FROM demo.v AS x WHERE x.id = 2")
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"20"}}, rows)
+	assert.Equal(t, before, p.verify.Load(), "the definer's plugin was consulted")
+
+	assert.Equal(t, uint16(1142), codeOf(u1, "SELECT * FROM demo.t"), "the view is the only way in")
+	assert.Equal(t, uint16(1142), codeOf(u1, "SELECT * FROM vi"), "SQL SECURITY INVOKER: u1's own rights")
+	// A derived table written like the view is not the view.
+	assert.Equal(t, uint16(1142), codeOf(u1, "SELECT * FROM (SELECT id, a FROM demo.t) AS v"))
+
+	exec(t, root, "REVOKE SELECT ON demo.t FROM u2")
+	assert.Equal(t, uint16(1142), codeOf(u1, "SELECT * FROM v"), "revoking the definer's right stops the view")
 }
