@@ -15,6 +15,7 @@ import (
 type Data struct {
 	Version  int           `json:"version"`
 	Accounts []AccountData `json:"accounts"`
+	Definers []DefinerData `json:"definers,omitempty"`
 }
 
 // DataVersion is the Data format this package writes and reads.
@@ -60,6 +61,9 @@ func (s *Snapshot) Data() Data {
 	d := Data{Version: DataVersion}
 	for _, u := range s.Users() {
 		d.Accounts = append(d.Accounts, s.accountData(s.users[u.Account]))
+	}
+	if len(s.definers) > 0 {
+		d.Definers = s.definerData()
 	}
 	return d
 }
@@ -143,6 +147,10 @@ func (tx *Tx) Load(d Data) error {
 	}
 	for _, ad := range d.Accounts {
 		errs = append(errs, tx.SetDefaultRoles(ad.Account, ad.DefaultRoles))
+	}
+	tx.definers, tx.definersOwned = map[DefinedObject]Definer{}, true
+	for _, dd := range d.Definers {
+		tx.SetDefiner(dd.DefinedObject, dd.Definer)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("privilege data: %w", err)

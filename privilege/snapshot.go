@@ -45,6 +45,8 @@ type Snapshot struct {
 	// defaults caches the privileges of an account with its default roles,
 	// for checks on behalf of a user without a session (definers, targets).
 	defaults sync.Map // *entry -> *grantSet
+	// definers: whose rights views, triggers and routines run with.
+	definers map[DefinedObject]Definer
 }
 
 func newSnapshot() *Snapshot {

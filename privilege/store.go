@@ -86,14 +86,17 @@ type Tx struct {
 	// set by Manager.Update; nil in a raw MemStore.Update
 	plugin    func(name string) *authplugin.AuthPlugin
 	isDynamic func(name string) bool
+
+	definers      map[DefinedObject]Definer
+	definersOwned bool // copied from base in this transaction
 }
 
 func newTx(base *Snapshot) *Tx {
-	return &Tx{base: base, users: maps.Clone(base.users), owned: map[*entry]bool{}, names: map[string]bool{}}
+	return &Tx{base: base, users: maps.Clone(base.users), owned: map[*entry]bool{}, names: map[string]bool{}, definers: base.definers}
 }
 
 func (tx *Tx) commit() *Snapshot {
-	s := &Snapshot{users: tx.users, byName: maps.Clone(tx.base.byName)}
+	s := &Snapshot{users: tx.users, byName: maps.Clone(tx.base.byName), definers: tx.definers}
 	if s.byName == nil {
 		s.byName = map[string][]*entry{}
 	}

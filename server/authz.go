@@ -137,6 +137,11 @@ func (a authz) check(ctx *sql.Context, q queryState, info ast.AuthInformation, p
 	var denied tableRef
 	switch info.TargetType {
 	case ast.AuthTargetType_Global, ast.AuthTargetType_Ignore, ast.AuthTargetType_TODO:
+		if info.TargetType == ast.AuthTargetType_Global && (p == priv.Create || p == priv.Drop) {
+			// CREATE/DROP DATABASE: the parser names no database; the plan
+			// authorizer asks for the privilege on the one named.
+			return nil
+		}
 		// The engine names no object: the privilege is needed globally
 		// (REPLICATION CLIENT and the like), and anything unnamed fails closed.
 		return toSQLError(who.verify("", "", "", p))

@@ -3,7 +3,6 @@ package server
 import (
 	"io"
 	"strings"
-	"sync"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
@@ -11,90 +10,68 @@ import (
 
 	"github.com/authplug/authplug/mysqlerr"
 	"github.com/authplug/authplug/priv"
+	"github.com/authplug/authplug/privilege"
 )
 
 // Definers. A trigger's body and a SQL SECURITY DEFINER routine's
 // statements run with their definer's stored grants, checked at every
-// execution. authplug records the definer when the object is created,
-// rather than trusting the engine's copy of the CREATE text (which holds no
-// definer when the statement named none). An object with no record, made
-// before the server ran or behind its back, is refused, never run as
-// someone.
+// execution. authplug records the definer in its store when the object is
+// created, rather than trusting the engine's copy of the CREATE text (which
+// holds no definer when the statement named none). A trigger or routine
+// with no record, made behind the server's back, is refused, never run as
+// someone; objects the server makes itself (setup) run as their caller.
 
-type objectKind uint8
+type objectKind = privilege.ObjectKind
 
 const (
-	kindTrigger objectKind = iota
-	kindRoutine
-	kindView
+	kindTrigger = privilege.KindTrigger
+	kindRoutine = privilege.KindRoutine
+	kindView    = privilege.KindView
 )
-
-func (k objectKind) String() string {
-	switch k {
-	case kindTrigger:
-		return "trigger"
-	case kindView:
-		return "view"
-	}
-	return "routine"
-}
-
-type definerKey struct {
-	kind     objectKind
-	db, name string
-}
 
 type definerRecord struct {
 	account priv.Account
 	invoker bool // SQL SECURITY INVOKER: runs with the caller's rights
 }
 
-// definerRegistry lives as long as the engine's in-memory objects do.
-type definerRegistry struct {
-	mu sync.RWMutex
-	m  map[definerKey]definerRecord
-}
+// definerRegistry keeps the records in authplug's store, beside the grants
+// (privilege.Tx.SetDefiner): saved with them, and the one source of truth.
+type definerRegistry struct{ s *Server }
 
-func key(kind objectKind, db, name string) definerKey {
-	return definerKey{kind, strings.ToLower(db), strings.ToLower(name)}
-}
-
-func (r *definerRegistry) record(kind objectKind, db, name string, rec definerRecord) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.m == nil {
-		r.m = map[definerKey]definerRecord{}
+func (r definerRegistry) update(fn func(tx *privilege.Tx)) {
+	err := r.s.mgr.Update(func(tx *privilege.Tx) error { fn(tx); return nil })
+	if err != nil {
+		// The object exists and its definer is not saved: it is refused
+		// (no record) until it is created again. Never run as someone else.
+		r.s.log.Error("recording a definer", "err", err)
 	}
-	r.m[key(kind, db, name)] = rec
 }
 
-func (r *definerRegistry) forget(kind objectKind, db, name string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.m, key(kind, db, name))
+func (r definerRegistry) record(kind objectKind, db, name string, rec definerRecord) {
+	r.update(func(tx *privilege.Tx) {
+		tx.SetDefiner(privilege.DefinedObject{Kind: kind, DB: db, Name: name},
+			privilege.Definer{Account: rec.account, Invoker: rec.invoker})
+	})
 }
 
-func (r *definerRegistry) lookup(kind objectKind, db, name string) (definerRecord, bool) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	rec, ok := r.m[key(kind, db, name)]
-	return rec, ok
+func (r definerRegistry) forget(kind objectKind, db, name string) {
+	r.update(func(tx *privilege.Tx) { tx.DropDefiner(privilege.DefinedObject{Kind: kind, DB: db, Name: name}) })
+}
+
+func (r definerRegistry) lookup(kind objectKind, db, name string) (definerRecord, bool) {
+	d, ok := r.s.mgr.Snapshot().Definer(privilege.DefinedObject{Kind: kind, DB: db, Name: name})
+	return definerRecord{account: d.Account, invoker: d.Invoker}, ok
 }
 
 // forgetDB drops the records of a dropped database's objects.
-func (r *definerRegistry) forgetDB(db string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for k := range r.m {
-		if k.db == strings.ToLower(db) {
-			delete(r.m, k)
-		}
-	}
+func (r definerRegistry) forgetDB(db string) {
+	r.update(func(tx *privilege.Tx) { tx.DropDefinersIn(db) })
 }
 
 func errNoDefiner(kind objectKind, db, name string) error {
 	return mysqlerr.New(mysqlerr.ErNotSupportedYet, "42000",
-		"authplug has no recorded definer for %s %s.%s (made outside this server); create it again", kind, db, name)
+		"authplug has no recorded definer for %s %s.%s (made outside this server); create it again",
+		strings.ToLower(string(kind)), db, name)
 }
 
 // current is who a statement of this connection runs as now.
@@ -234,7 +211,7 @@ func callRule(w *walker, n sql.Node) error {
 		return errNotClassified("CALL with no statement runner")
 	}
 	if _, ok := c.Runner.(routineRunner); !ok {
-		c.Runner = routineRunner{next: c.Runner, ps: &w.cn.plan, who: who}
+		c.Runner = routineRunner{next: c.Runner, ps: &w.cn.plan, who: who, db: db}
 	}
 	for _, e := range c.Params {
 		if err := w.expr(e); err != nil {
@@ -257,16 +234,23 @@ func (w *walker) routinePrincipal(c *plan.Call) (principal, error) {
 }
 
 // routineRunner runs a routine's statements: each is planned and
-// authorized as the routine's principal.
+// authorized as the routine's principal, with the routine's database as
+// the current one, so that an unqualified name means what it meant to the
+// routine's author, never a table of the caller's choosing.
 type routineRunner struct {
 	next sql.StatementRunner
 	ps   *planState
 	who  principal
+	db   string
 }
 
 func (r routineRunner) QueryWithBindings(ctx *sql.Context, query string, parsed ast.Statement, bindings map[string]ast.Expr, qFlags *sql.QueryFlags) (sql.Schema, sql.RowIter, *sql.QueryFlags, error) {
 	r.ps.push(r.who)
 	defer r.ps.pop()
+	if prev := ctx.GetCurrentDatabase(); r.db != "" && !strings.EqualFold(prev, r.db) {
+		ctx.SetCurrentDatabase(r.db)
+		defer ctx.SetCurrentDatabase(prev)
+	}
 	return r.next.QueryWithBindings(ctx, query, parsed, bindings, qFlags)
 }
 
@@ -286,6 +270,11 @@ func triggerRule(w *walker, n sql.Node) error {
 	if !ok {
 		return errNoDefiner(kindTrigger, r.db, te.TriggerDefinition.Name)
 	}
+	if w.explainer != nil {
+		if err := w.explainer.verify(r.db, r.table, "", priv.Trigger); err != nil {
+			return err
+		}
+	}
 	var who principal = w.who
 	if !rec.invoker {
 		definer := definerPrincipal{m: w.s.mgr, a: rec.account}
@@ -294,7 +283,7 @@ func triggerRule(w *walker, n sql.Node) error {
 		}
 		who = definer
 	}
-	body := &walker{ctx: w.ctx, s: w.s, cn: w.cn, who: who, root: te.Right()}
+	body := &walker{ctx: w.ctx, s: w.s, cn: w.cn, who: who, root: te.Right(), explainer: w.explainer}
 	if err := body.node(te.Right()); err != nil {
 		return err
 	}

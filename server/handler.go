@@ -183,7 +183,7 @@ func (h *handler) run(ctx context.Context, c *mysql.Conn, cn *conn, query string
 		return h.account(ctx, c, cn, query, callback)
 	}
 	cn.plan.begin()
-	return cn.plan.explain(h.Handler.ComQuery(ctx, c, query, callback))
+	return h.s.hideMissing(c, cn, query, cn.plan.explain(h.Handler.ComQuery(ctx, c, query, callback)))
 }
 
 // ComMultiQuery runs the first statement of query and returns the rest,

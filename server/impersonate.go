@@ -188,7 +188,7 @@ func (h *handler) executeAs(ctx context.Context, c *mysql.Conn, cn *conn, query 
 
 // provider answers CURRENT_USER() with the account a session acts as (the
 // matched account; the target while impersonating), as MySQL does; USER()
-// stays the engine's: the login.
+// stays the engine's: the login. LOAD_FILE is the host's (loadfile.go).
 type provider struct {
 	*memory.DbProvider
 	s *Server
@@ -197,6 +197,9 @@ type provider struct {
 var _ sql.FunctionProvider = provider{}
 
 func (p provider) Function(ctx *sql.Context, name string) (sql.Function, bool) {
+	if strings.EqualFold(name, "load_file") {
+		return newLoadFile(p.s), true
+	}
 	if strings.EqualFold(name, "current_user") {
 		return sql.NewFunction0("current_user", func() sql.Expression {
 			return currentUser{NoArgFunc: function.NoArgFunc{Name: "current_user", SQLType: types.LongText}, s: p.s}

@@ -260,9 +260,11 @@ type walker struct {
 	// SELECT only on the columns the statement reads.
 	targets map[tableRef]bool
 	use     *usage
-	// forUpdate: the statement is a SELECT ... FOR UPDATE, which MySQL 8
-	// lets only those who could change or lock the rows run.
+	// forUpdate: the statement is a locking read, which MySQL 8 lets only
+	// those who could change or lock the rows run.
 	forUpdate bool
+	// explainer: the plan is only being explained, to this principal.
+	explainer principal
 	// views: the engine's name checks left a refusal to this authorizer, so
 	// a derived table may be a view whose own SELECT privilege is unchecked
 	// (views.go).
@@ -406,11 +408,12 @@ func (w *walker) readColumns(r tableRef, schema sql.Schema) error {
 	return nil
 }
 
-// lockingRead reports whether a statement's text holds a SELECT ... FOR
-// UPDATE. The engine's plan keeps no trace of the locking clause, so the
+// lockingRead reports whether a statement's text holds a locking read:
+// SELECT ... FOR UPDATE, FOR SHARE or LOCK IN SHARE MODE (MySQL 8.0.22 asks
+// the same of all three). The engine's plan keeps no trace of the locking clause, so the
 // text is parsed again, only when it names one.
 func lockingRead(query string) bool {
-	if !containsFold(query, "for update") {
+	if !containsFold(query, "for update") && !containsFold(query, "for share") && !containsFold(query, "share mode") {
 		return false
 	}
 	stmt, err := ast.Parse(query)
@@ -421,9 +424,9 @@ func lockingRead(query string) bool {
 	_ = ast.Walk(func(n ast.SQLNode) (bool, error) {
 		switch x := n.(type) {
 		case *ast.Select:
-			found = found || strings.HasPrefix(x.Lock, ast.ForUpdateStr)
+			found = found || x.Lock != ""
 		case *ast.SetOp:
-			found = found || strings.HasPrefix(x.Lock, ast.ForUpdateStr)
+			found = found || x.Lock != ""
 		}
 		return !found, nil
 	}, stmt)
@@ -679,4 +682,43 @@ func (w *walker) setColumns(exprs []sql.Expression) map[tableRef][]string {
 		}
 	}
 	return out
+}
+
+// hideMissing answers a SHOW about a database or table that does not exist
+// as MySQL answers one the account may not see (1044, 1142), so that SHOW
+// cannot tell missing objects from forbidden ones. The engine looks the
+// name up before any check is made.
+func (s *Server) hideMissing(c *mysql.Conn, cn *conn, query string, err error) error {
+	if err == nil || !notFound(err) || !isShow(query) {
+		return err
+	}
+	stmt, perr := ast.Parse(query)
+	show, ok := stmt.(*ast.Show)
+	if perr != nil || !ok {
+		return err
+	}
+	db, table := show.Database, ""
+	if show.ShowTablesOpt != nil && show.ShowTablesOpt.DbName != "" {
+		db = show.ShowTablesOpt.DbName
+	}
+	if !show.Table.IsEmpty() {
+		table = show.Table.Name.String()
+		if q := show.Table.DbQualifier.String(); q != "" {
+			db = q
+		}
+	}
+	if db == "" {
+		db = s.currentDB(c)
+	}
+	who := cn.plan.current(cn)
+	a := who.account()
+	switch {
+	case db == "" || isInfoSchema(db):
+		return err
+	case table != "" && !who.anyOn(db, table):
+		return toSQLError(mysqlerr.TableAccessDenied("SELECT", a.User, a.Host, table))
+	case table == "" && !who.anyOn(db, ""):
+		return toSQLError(mysqlerr.DBAccessDenied(a.User, a.Host, db))
+	}
+	return err
 }

@@ -116,7 +116,7 @@ func init() {
 		typeOf[*plan.PrependNode](), typeOf[*plan.TransformedNamedNode](), typeOf[*plan.NamedWindows](),
 		typeOf[*plan.Releaser](), typeOf[*plan.RangeHeap](),
 		typeOf[*plan.TableAlias](), typeOf[*plan.ForeignKeyHandler](), typeOf[*plan.UpdateSource](),
-		typeOf[*plan.UpdateJoin](), typeOf[*plan.Describe](), typeOf[*plan.DescribeQuery](),
+		typeOf[*plan.UpdateJoin](),
 		typeOf[*plan.BeginEndBlock](), typeOf[*plan.Block](), typeOf[*plan.TriggerBeginEndBlock](),
 		typeOf[*plan.IfElseBlock](), typeOf[*plan.IfConditional](), typeOf[*plan.CaseStatement](),
 		typeOf[*plan.Loop](), typeOf[*plan.While](), typeOf[*plan.Repeat](), typeOf[*plan.Leave](),
@@ -138,6 +138,7 @@ func init() {
 	)
 
 	add(subqueryAliasRule, typeOf[*plan.SubqueryAlias]())
+	add(explainRule, typeOf[*plan.Describe](), typeOf[*plan.DescribeQuery]())
 
 	// Tables read.
 	add(readNode, typeOf[*plan.ResolvedTable](), typeOf[*plan.IndexedTableAccess](),
@@ -247,12 +248,36 @@ func init() {
 	add(func(w *walker, n sql.Node) error { return w.onDB(w.db(dbOf(n)), priv.Event) },
 		typeOf[*plan.ShowEvents](), typeOf[*plan.ShowCreateEvent]())
 	add(func(w *walker, n sql.Node) error {
+		// MySQL 8 shows the body to holders of global SELECT or
+		// SHOW_ROUTINE, or of CREATE/ALTER ROUTINE; to others (EXECUTE
+		// alone) it shows none. authplug refuses them: stricter.
 		db := w.db(dbOf(n))
-		if w.who.verify("", "", "", priv.Select) == nil || w.who.anyOn(db, "") {
+		if w.who.verify("", "", "", priv.Select) == nil || w.who.verifyDynamic("SHOW_ROUTINE") == nil ||
+			w.who.verify(db, "", "", priv.CreateRoutine) == nil || w.who.verify(db, "", "", priv.AlterRoutine) == nil {
 			return nil
 		}
 		return mysqlerr.DBAccessDenied(w.who.account().User, w.who.account().Host, db)
 	}, typeOf[*plan.ShowCreateProcedure]())
+}
+
+// explainRule: EXPLAIN needs what running the statement needs, and its
+// output shows trigger bodies and view definitions, so also TRIGGER on the
+// tables whose triggers it shows and SHOW VIEW on the views it reads
+// through, as the one who asks.
+func explainRule(w *walker, n sql.Node) error {
+	q := n.Children()
+	if d, ok := n.(*plan.DescribeQuery); ok {
+		q = []sql.Node{d.Query()}
+	}
+	if w.explainer == nil {
+		w.explainer = w.who
+	}
+	for _, c := range q {
+		if err := w.node(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func orDefault(s, d string) string {
@@ -757,7 +782,10 @@ func (w *walker) setSystemVar(sv *expression.SystemVar) error {
 func killRule(w *walker, n sql.Node) error {
 	k := n.(*plan.Kill)
 	other := w.s.conn(k.ConnID)
-	if other == nil || other.sess.AuthenticatedAccount().User == w.who.account().User {
+	if other == nil {
+		return mysqlerr.New(mysqlerr.ErNoSuchThread, "HY000", "Unknown thread id: %d", k.ConnID)
+	}
+	if other.sess.AuthenticatedAccount().User == w.who.account().User {
 		return nil
 	}
 	if w.global(priv.Super, "CONNECTION_ADMIN") == nil {

@@ -137,6 +137,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
+	s.definers = definerRegistry{s}
 
 	store, found, err := loadGrants(cfg.DataDir)
 	if err != nil {

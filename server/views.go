@@ -62,11 +62,16 @@ func (w *walker) viaView(sa *plan.SubqueryAlias, v viewRef) error {
 	if err := w.who.verify(v.db, v.name, "", priv.Select); err != nil {
 		return err
 	}
+	if w.explainer != nil {
+		if err := w.explainer.verify(v.db, v.name, "", priv.ShowView); err != nil {
+			return err
+		}
+	}
 	who := w.who
 	if rec, ok := w.s.definers.lookup(kindView, v.db, v.name); ok && !rec.invoker {
 		who = definerPrincipal{m: w.s.mgr, a: rec.account}
 	}
-	body := &walker{ctx: w.ctx, s: w.s, cn: w.cn, who: who, root: sa.Child, forUpdate: w.forUpdate, views: w.views, deferred: w.deferred}
+	body := &walker{ctx: w.ctx, s: w.s, cn: w.cn, who: who, root: sa.Child, forUpdate: w.forUpdate, views: w.views, deferred: w.deferred, explainer: w.explainer}
 	if err := body.node(sa.Child); err != nil {
 		return err
 	}

@@ -249,3 +249,76 @@ func TestViewsRunAsTheirDefiner(t *testing.T) {
 	exec(t, root, "REVOKE SELECT ON demo.t FROM u2")
 	assert.Equal(t, uint16(1142), codeOf(u1, "SELECT * FROM v"), "revoking the definer's right stops the view")
 }
+
+// Found by attacking the authorizer: each was a way to get more.
+func TestAttacksOnTheAuthorizer(t *testing.T) {
+	e := start(t, nil, "")
+	root := e.conn("root", rootPassword, withTLS)
+	exec(t, root,
+		"CREATE DATABASE ex", "CREATE DATABASE ins",
+		"CREATE TABLE ex.t (id INT PRIMARY KEY, v TEXT)", "INSERT INTO ex.t VALUES (1, 'ex')",
+		"CREATE TABLE ins.t (id INT PRIMARY KEY, v TEXT, hidden TEXT)", "INSERT INTO ins.t VALUES (1, 'a', 'hiddenval')",
+		"USE ex", "CREATE PROCEDURE showt() SELECT * FROM t",
+		"CREATE TRIGGER ins.trg BEFORE INSERT ON ins.t FOR EACH ROW SET NEW.hidden = 'token=s3cr3t'",
+		"CREATE USER mix IDENTIFIED WITH mysql_native_password BY 'pw'",
+		"GRANT INSERT ON ins.t TO mix", "GRANT EXECUTE ON ex.* TO mix",
+		"CREATE USER own IDENTIFIED WITH mysql_native_password BY 'pw'", "GRANT ALL ON atk.* TO own",
+	)
+	mix := e.conn("mix", "pw", withDB("ins"))
+
+	// A routine's unqualified names are the routine's database's, whoever
+	// calls it from wherever.
+	rows, err := query(mix, "CALL ex.showt()")
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"1", "ex"}}, rows, "ex.t, not the caller's ins.t")
+
+	// EXPLAIN needs what the statement needs, and TRIGGER to show a
+	// trigger's body.
+	assert.Equal(t, uint16(1142), codeOf(mix, "EXPLAIN PLAN INSERT INTO ins.t VALUES (10, 'a', 'b')"))
+	assert.Equal(t, uint16(1142), codeOf(mix, "EXPLAIN SELECT hidden FROM ins.t"))
+	assert.Equal(t, uint16(1142), codeOf(mix, "EXPLAIN PLAN UPDATE ins.t SET v = 'x'"))
+
+	// LOAD_FILE is checked when it runs, even where the engine evaluates it
+	// while planning; and a link out of secure_file_priv reads as NULL.
+	secure := filepath.Join(e.dir, "secure-files")
+	require.NoError(t, os.WriteFile(filepath.Join(secure, "s.txt"), []byte("SECRETDATA"), 0o600))
+	require.NoError(t, os.Symlink(filepath.Join(e.dir, "grants.json"), filepath.Join(secure, "lnk")))
+	own := e.conn("own", "pw")
+	assert.Equal(t, uint16(1227), codeOf(own, "SELECT 1 WHERE LOAD_FILE('"+filepath.Join(secure, "s.txt")+"') LIKE 'SECRET%'"))
+	rows, err = query(root, "SELECT LOAD_FILE('"+filepath.Join(secure, "lnk")+"') IS NULL, LOAD_FILE('"+filepath.Join(secure, "s.txt")+"')")
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"1", "SECRETDATA"}}, rows)
+
+	// A database-level grant covers creating and dropping that database.
+	exec(t, own, "CREATE DATABASE IF NOT EXISTS atk", "CREATE TABLE atk.x (a INT)", "DROP DATABASE atk")
+	assert.Equal(t, uint16(1044), codeOf(own, "CREATE DATABASE other"))
+
+	// Locking reads need more than SELECT; KILL of nothing says so.
+	exec(t, root, "GRANT SELECT ON ex.* TO own")
+	for _, q := range []string{"SELECT * FROM ex.t FOR UPDATE", "SELECT * FROM ex.t LOCK IN SHARE MODE"} {
+		assert.Equal(t, uint16(1142), codeOf(own, q), q)
+	}
+	assert.Equal(t, uint16(1094), codeOf(own, "KILL 987654"))
+}
+
+func TestShowCannotTellMissingFromForbidden(t *testing.T) {
+	e := start(t, nil, "")
+	e.seed()
+	root := e.root()
+	exec(t, root, "CREATE DATABASE victim", "CREATE TABLE victim.secret (s INT)",
+		"CREATE USER low IDENTIFIED WITH mysql_native_password BY 'pw'", "GRANT SELECT ON demo.* TO low")
+	low := e.conn("low", "pw")
+	for _, pair := range [][2]string{
+		{"SHOW TABLES FROM victim", "SHOW TABLES FROM nosuchdb"},
+		{"SHOW TABLE STATUS FROM victim", "SHOW TABLE STATUS FROM nosuchdb"},
+		{"SHOW CREATE DATABASE victim", "SHOW CREATE DATABASE nosuchdb"},
+		{"SHOW COLUMNS FROM victim.secret", "SHOW COLUMNS FROM victim.nosuch"},
+		{"SHOW CREATE TABLE victim.secret", "SHOW CREATE TABLE victim.nosuch"},
+		{"SHOW INDEX FROM victim.secret", "SHOW INDEX FROM victim.nosuch"},
+		{"SHOW COLUMNS FROM victim.secret", "SHOW COLUMNS FROM nosuchdb.t"},
+	} {
+		forbidden, missing := codeOf(low, pair[0]), codeOf(low, pair[1])
+		assert.NotZero(t, forbidden, pair[0])
+		assert.Equal(t, forbidden, missing, "%s / %s", pair[0], pair[1])
+	}
+}

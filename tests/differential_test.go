@@ -335,9 +335,11 @@ func init() {
 	differ(classStricter, "SELECT ... FOR UPDATE needs table-level UPDATE or DELETE, or LOCK TABLES, in authplug: "+
 		"column-level UPDATE does not count", "SELECT id FROM shop.items WHERE id = 1 FOR UPDATE", "colpriv")
 
-	differ(classStricter, "SHOW CREATE PROCEDURE without privileges on the routine's database: authplug refuses with 1044, "+
-		"MariaDB with 1305 (no such procedure); neither shows it",
-		"SHOW CREATE PROCEDURE shop.p_count", "nopriv", "role_default", "role_inactive", "ops")
+	differ(classStricter, "SHOW CREATE PROCEDURE without global SELECT, SHOW_ROUTINE, or CREATE or ALTER ROUTINE on the "+
+		"routine's database: authplug refuses with 1044; MySQL 8 answers with no body (NULL), MariaDB with 1305 "+
+		"(no such procedure) unless the account may execute it",
+		"SHOW CREATE PROCEDURE shop.p_count", "nopriv", "role_default", "role_inactive", "ops", "sel_items", "ins_items",
+		"colpriv", "shop_read", "shop_write", "role_set", "executor", "viewer", "trig_user", "ddl_user", "filer")
 
 	differ(classStricter, "ANALYZE TABLE needs table-level SELECT and INSERT in authplug: column-level grants do not count",
 		"ANALYZE TABLE shop.items", "colpriv")

@@ -217,7 +217,11 @@ func NewURLKeys(url string, refresh, unknownKIDEvery time.Duration, log *slog.Lo
 		RefreshInterval:   refresh,
 		RefreshUnknownKID: rate.NewLimiter(rate.Every(unknownKIDEvery), 1),
 		// Never queue a login behind the limiter: refused now beats late.
-		RateLimitWaitMax: time.Millisecond,
+		// The limiter refuses at once when its next token is further off
+		// than this (a token comes once per unknownKIDEvery); the bound is
+		// not 1 ms, which a busy machine spends before the limiter is even
+		// asked, refusing a login that had a token waiting.
+		RateLimitWaitMax: 100 * time.Millisecond,
 		HTTPTimeout:      5 * time.Second,
 		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
 			return func(_ context.Context, err error) {
