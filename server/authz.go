@@ -114,7 +114,7 @@ func (a authz) HandleAuth(ctx *sql.Context, st sql.AuthorizationQueryState, info
 		if q.who.verify("", "", "", priv.Select) == nil || q.who.anyOn(db, "") {
 			return nil
 		}
-		acct := q.who.account()
+		acct := q.who.named()
 		return toSQLError(mysqlerr.DBAccessDenied(acct.User, acct.Host, db))
 	}
 	p, ok := staticPrivs[info.AuthType]
@@ -207,7 +207,7 @@ func executeCheck(who principal, db, proc string) error {
 	if who.verify(db, "", "", priv.Execute) == nil {
 		return nil
 	}
-	a := who.account()
+	a := who.named()
 	return mysqlerr.New(mysqlerr.ErProcAccessDenied, "42000", "execute command denied to user '%s'@'%s' for routine '%s.%s'",
 		a.User, a.Host, db, proc)
 }
@@ -225,7 +225,7 @@ func splitMask(p priv.Mask) []priv.Mask {
 // visible is MySQL's rule for USE and SHOW: any privilege on the object.
 func (a authz) visible(ctx *sql.Context, who principal, info ast.AuthInformation) error {
 	names := info.TargetNames
-	acct := who.account()
+	acct := who.named()
 	switch info.TargetType {
 	case ast.AuthTargetType_DatabaseIdentifiers:
 		for _, db := range names {
@@ -278,7 +278,7 @@ func (a authz) CheckDatabase(ctx *sql.Context, st sql.AuthorizationQueryState, d
 	if db = a.db(ctx, db); isInfoSchema(db) || q.who.anyOn(db, "") {
 		return nil
 	}
-	acct := q.who.account()
+	acct := q.who.named()
 	return toSQLError(mysqlerr.DBAccessDenied(acct.User, acct.Host, db))
 }
 
@@ -294,7 +294,7 @@ func (a authz) CheckTable(ctx *sql.Context, st sql.AuthorizationQueryState, db, 
 	if db = a.db(ctx, db); isInfoSchema(db) || q.who.anyOn(db, table) {
 		return nil
 	}
-	acct := q.who.account()
+	acct := q.who.named()
 	return toSQLError(mysqlerr.TableAccessDenied("SELECT", acct.User, acct.Host, table))
 }
 

@@ -143,6 +143,24 @@ func (m metadata) infoSchemaTable(ctx *sql.Context, n *plan.ResolvedTable, row s
 	if err != nil {
 		return nil, err
 	}
+	if name == "triggers" {
+		// Read now, while no other goroutine of the engine looks at the
+		// session: the reader switches its current database
+		// (triggersCatalog), which is put back before the rows are served.
+		db := ctx.GetCurrentDatabase()
+		var rows []sql.Row
+		err := withEnginePrivileges(ctx, func() (err error) {
+			rows, err = sql.RowIterToRows(ctx, iter)
+			return err
+		})
+		if ctx.GetCurrentDatabase() != db {
+			ctx.SetCurrentDatabase(db)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &filterIter{RowIter: sql.RowsToRowIter(rows...), keep: f}, nil
+	}
 	return &filterIter{RowIter: &enginePrivilegesIter{RowIter: iter}, keep: f}, nil
 }
 
@@ -166,7 +184,7 @@ var engineGated = map[string]bool{
 // created it. The table is copied, never changed: the engine shares its
 // information_schema tables between sessions.
 func (m metadata) readAsServer(n *plan.ResolvedTable) (*plan.ResolvedTable, error) {
-	cat := serverCatalog{m.s.engine.Analyzer.Catalog}
+	var cat sql.Catalog = serverCatalog{m.s.engine.Analyzer.Catalog}
 	t := n.Table
 	pt, tracked := t.(*plan.ProcessTable)
 	if tracked {
@@ -174,6 +192,9 @@ func (m metadata) readAsServer(n *plan.ResolvedTable) (*plan.ResolvedTable, erro
 	}
 	switch tt := t.(type) {
 	case *information_schema.InformationSchemaTable:
+		if strings.EqualFold(tt.TableName, "triggers") {
+			cat = triggersCatalog{serverCatalog{m.s.engine.Analyzer.Catalog}}
+		}
 		// Made from the fields that never change, not copied whole: the
 		// engine assigns the shared table's catalog for every statement.
 		cp := &information_schema.InformationSchemaTable{TableName: tt.TableName, TableSchema: tt.TableSchema, Reader: tt.Reader}
@@ -201,6 +222,59 @@ func (m metadata) readAsServer(n *plan.ResolvedTable) (*plan.ResolvedTable, erro
 		return nil, err
 	}
 	return out.(*plan.ResolvedTable), nil
+}
+
+// triggersCatalog is serverCatalog for information_schema.TRIGGERS, whose
+// reader binds each stored CREATE TRIGGER in the current database: its
+// databases make themselves current when their triggers are read, so a
+// trigger binds in its own database. Otherwise a trigger's table would be
+// looked up in the caller's database, failing the read for everyone and
+// telling, by the error, which tables in other databases have triggers.
+type triggersCatalog struct{ serverCatalog }
+
+func (c triggersCatalog) AllDatabases(ctx *sql.Context) []sql.Database {
+	dbs := c.serverCatalog.AllDatabases(ctx)
+	out := make([]sql.Database, len(dbs))
+	for i, d := range dbs {
+		if td, ok := d.(sql.TriggerDatabase); ok {
+			out[i] = ownDatabaseTriggers{Database: d, td: td}
+		} else {
+			out[i] = d
+		}
+	}
+	return out
+}
+
+type ownDatabaseTriggers struct {
+	sql.Database
+	td sql.TriggerDatabase
+}
+
+func (d ownDatabaseTriggers) GetTriggers(ctx *sql.Context) ([]sql.TriggerDefinition, error) {
+	ctx.SetCurrentDatabase(d.Name())
+	return d.td.GetTriggers(ctx)
+}
+
+func (d ownDatabaseTriggers) CreateTrigger(ctx *sql.Context, def sql.TriggerDefinition) error {
+	return d.td.CreateTrigger(ctx, def)
+}
+
+func (d ownDatabaseTriggers) DropTrigger(ctx *sql.Context, name string) error {
+	return d.td.DropTrigger(ctx, name)
+}
+
+func (d ownDatabaseTriggers) GetCollation(ctx *sql.Context) sql.CollationID {
+	if cd, ok := d.Database.(sql.CollatedDatabase); ok {
+		return cd.GetCollation(ctx)
+	}
+	return sql.Collation_Default
+}
+
+func (d ownDatabaseTriggers) SetCollation(ctx *sql.Context, id sql.CollationID) error {
+	if cd, ok := d.Database.(sql.CollatedDatabase); ok {
+		return cd.SetCollation(ctx, id)
+	}
+	return nil
 }
 
 // serverCatalog is the engine's catalog with authorization off, for the

@@ -368,7 +368,7 @@ func (w *walker) readTable(r tableRef, schema sql.Schema) error {
 		// DELETE or LOCK TABLES.
 		if w.who.verify(r.db, r.table, "", priv.Update) != nil && w.who.verify(r.db, r.table, "", priv.Delete) != nil &&
 			w.who.verify(r.db, "", "", priv.LockTables) != nil {
-			a := w.who.account()
+			a := w.who.named()
 			return mysqlerr.TableAccessDenied("SELECT with locking clause", a.User, a.Host, r.table)
 		}
 	}
@@ -684,12 +684,18 @@ func (w *walker) setColumns(exprs []sql.Expression) map[tableRef][]string {
 	return out
 }
 
+// isDescribe: DESCRIBE, DESC or EXPLAIN of a table.
+func isDescribe(query string) bool {
+	q := strings.ToLower(strings.TrimLeft(query, " \t\r\n"))
+	return strings.HasPrefix(q, "desc") || strings.HasPrefix(q, "explain")
+}
+
 // hideMissing answers a SHOW about a database or table that does not exist
 // as MySQL answers one the account may not see (1044, 1142), so that SHOW
 // cannot tell missing objects from forbidden ones. The engine looks the
 // name up before any check is made.
 func (s *Server) hideMissing(c *mysql.Conn, cn *conn, query string, err error) error {
-	if err == nil || !notFound(err) || !isShow(query) {
+	if err == nil || !notFound(err) || !(isShow(query) || isDescribe(query)) {
 		return err
 	}
 	stmt, perr := ast.Parse(query)
@@ -711,7 +717,7 @@ func (s *Server) hideMissing(c *mysql.Conn, cn *conn, query string, err error) e
 		db = s.currentDB(c)
 	}
 	who := cn.plan.current(cn)
-	a := who.account()
+	a := who.named()
 	switch {
 	case db == "" || isInfoSchema(db):
 		return err

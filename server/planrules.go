@@ -256,7 +256,7 @@ func init() {
 			w.who.verify(db, "", "", priv.CreateRoutine) == nil || w.who.verify(db, "", "", priv.AlterRoutine) == nil {
 			return nil
 		}
-		return mysqlerr.DBAccessDenied(w.who.account().User, w.who.account().Host, db)
+		return mysqlerr.DBAccessDenied(w.who.named().User, w.who.named().Host, db)
 	}, typeOf[*plan.ShowCreateProcedure]())
 }
 
@@ -325,7 +325,7 @@ func (w *walker) visibleDB(db string) error {
 	if db == "" || isInfoSchema(db) || w.who.anyOn(db, "") {
 		return nil
 	}
-	a := w.who.account()
+	a := w.who.named()
 	return mysqlerr.DBAccessDenied(a.User, a.Host, db)
 }
 
@@ -665,7 +665,7 @@ func showTableRule(w *walker, n sql.Node) error {
 			}
 		}
 	}
-	a := w.who.account()
+	a := w.who.named()
 	return mysqlerr.TableAccessDenied("SELECT", a.User, a.Host, r.table)
 }
 

@@ -20,6 +20,9 @@ type principal interface {
 	// met column by column.
 	columnGrants() bool
 	account() priv.Account
+	// named is who a refusal names: the login user and client host, as
+	// MySQL's errors do (the account acted as while impersonating).
+	named() priv.Account
 }
 
 type sessionPrincipal struct{ sess *privilege.Session }
@@ -35,6 +38,13 @@ func (p sessionPrincipal) verifyDynamic(name string) error {
 func (p sessionPrincipal) anyOn(db, table string) bool { return p.sess.HasAnyPrivilege(db, table) }
 func (p sessionPrincipal) columnGrants() bool          { return p.sess.HasColumnGrants() }
 func (p sessionPrincipal) account() priv.Account       { return p.sess.Account() }
+
+func (p sessionPrincipal) named() priv.Account {
+	if a, ok := p.sess.Impersonating(); ok {
+		return a
+	}
+	return priv.Account{User: p.sess.User(), Host: p.sess.Host()}
+}
 
 // definerPrincipal is a trigger's or routine's definer: its stored grants
 // decide, and no plugin is asked (the definer is not logged in).
@@ -62,6 +72,7 @@ func (p definerPrincipal) anyOn(db, table string) bool {
 
 func (p definerPrincipal) columnGrants() bool    { return p.m.HasColumnGrantsWithUser(p.a) }
 func (p definerPrincipal) account() priv.Account { return p.a }
+func (p definerPrincipal) named() priv.Account   { return p.a }
 
 // parseDefiner reads a DEFINER as the engine keeps it: `user`@`host`,
 // 'user'@'host' or user@host.

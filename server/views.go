@@ -21,13 +21,17 @@ import (
 //   - its text is V's definition, to the byte;
 //   - every table it reads is one V's definition names, unqualified names
 //     taken in V's database (so the same text bound in another current
-//     database does not pass).
+//     database does not pass);
+//   - every derived table or CTE inside it is one V's definition writes
+//     (named there, its text part of V's), or a view V names, with that
+//     view's text; a CTE the client wrote around it, shadowing a table
+//     name, does not pass.
 //
 // Then it needs SELECT on V from the caller, and its body runs with V's
 // definer's stored grants (SQL SECURITY DEFINER, MySQL's default) or the
 // caller's (INVOKER). Anything else is a derived table, checked as the
-// caller. Views the engine does not inline are checked as the caller: never
-// looser.
+// caller, and its refusal names no view. Views the engine does not inline
+// are checked as the caller: never looser.
 
 // subqueryAliasRule: a derived table, a CTE or a view.
 func subqueryAliasRule(w *walker, n sql.Node) error {
@@ -49,13 +53,14 @@ func subqueryAliasRule(w *walker, n sql.Node) error {
 	}
 	// Each candidate computes the same rows (see above): the caller may
 	// read them through any view it holds SELECT on whose body runs.
-	var err error
 	for _, v := range views {
-		if err = w.viaView(sa, v); err == nil {
+		if w.viaView(sa, v) == nil {
 			return nil
 		}
 	}
-	return err
+	// None: a derived table as the caller wrote it, and the refusal names
+	// nothing of the views it resembled.
+	return w.relational(sa)
 }
 
 func (w *walker) viaView(sa *plan.SubqueryAlias, v viewRef) error {
@@ -134,7 +139,6 @@ func (w *walker) findViews(sa *plan.SubqueryAlias) []viewRef {
 	if sa.TextDefinition == "" {
 		return nil
 	}
-	read := readTables(sa.Child)
 	var out []viewRef
 	// A view may live in any database: this runs only for derived tables
 	// the caller could not read as written, or when names were refused.
@@ -155,8 +159,9 @@ func (w *walker) findViews(sa *plan.SubqueryAlias) []viewRef {
 			if vd.TextDefinition != sa.TextDefinition {
 				continue
 			}
-			if named, ok := namedTables(vd.CreateViewStatement, db); ok && subset(read, named) {
-				out = append(out, viewRef{db: db, name: strings.ToLower(vd.Name), named: named})
+			def, ok := parseDefinition(vd.CreateViewStatement, db)
+			if ok && w.fits(sa.Child, vd.TextDefinition, def) {
+				out = append(out, viewRef{db: db, name: strings.ToLower(vd.Name), named: def.tables})
 			}
 		}
 	}
@@ -188,70 +193,101 @@ func (w *walker) findViews(sa *plan.SubqueryAlias) []viewRef {
 	return out
 }
 
-// readTables lists the tables a plan reads, not looking inside derived
-// tables that are views themselves (their names stand for them).
-func readTables(n sql.Node) map[tableRef]bool {
-	out := map[tableRef]bool{}
+// definition is what a view's CREATE statement names: the tables (and
+// views) it reads, unqualified ones in the view's database, and the names
+// it gives its own derived tables and common table expressions.
+type definition struct {
+	tables  map[tableRef]bool
+	aliases map[string]bool
+}
+
+func parseDefinition(create, db string) (definition, bool) {
+	stmt, err := ast.Parse(create)
+	if err != nil {
+		return definition{}, false
+	}
+	d := definition{tables: map[tableRef]bool{}, aliases: map[string]bool{}}
+	_ = ast.Walk(func(n ast.SQLNode) (bool, error) {
+		switch x := n.(type) {
+		case ast.TableName:
+			if !x.Name.IsEmpty() {
+				q := x.DbQualifier.String()
+				if q == "" {
+					q = db
+				}
+				d.tables[ref(q, x.Name.String())] = true
+			}
+		case *ast.AliasedTableExpr:
+			if _, derived := x.Expr.(*ast.Subquery); derived && !x.As.IsEmpty() {
+				d.aliases[strings.ToLower(x.As.String())] = true
+			}
+		case *ast.CommonTableExpr:
+			if !x.As.IsEmpty() {
+				d.aliases[strings.ToLower(x.As.String())] = true
+			}
+		}
+		return true, nil
+	}, stmt)
+	return d, true
+}
+
+// fits reports whether a plan can compute nothing but what a view's
+// definition (text, with def) says: every table it reads is one the
+// definition names; every derived table or CTE in it is one the definition
+// writes (its name given there, its text a part of the definition's), or
+// a view the definition names, with that view's very text (it is then
+// checked as a view of its own when it is walked).
+func (w *walker) fits(n sql.Node, text string, def definition) bool {
+	ok := true
 	transform.Inspect(n, func(c sql.Node) bool {
-		if c == nil {
+		if !ok || c == nil {
 			return false
 		}
-		if r, _, ok := tableOf(c); ok {
-			out[r] = true
+		if r, _, isTable := tableOf(c); isTable {
+			ok = def.tables[r]
+			return false
 		}
-		if ex, ok := c.(sql.Expressioner); ok {
+		if sa, isAlias := c.(*plan.SubqueryAlias); isAlias {
+			switch {
+			case def.aliases[strings.ToLower(sa.Name())] && sa.TextDefinition != "" && strings.Contains(text, sa.TextDefinition):
+				return true // part of the definition: look inside
+			case w.namedView(sa, def):
+				return false
+			}
+			ok = false
+			return false
+		}
+		if ex, isEx := c.(sql.Expressioner); isEx {
 			for _, e := range ex.Expressions() {
 				transform.InspectExpr(e, func(e sql.Expression) bool {
-					if sq, ok := e.(*plan.Subquery); ok && sq.Query != nil {
-						for r := range readTables(sq.Query) {
-							out[r] = true
-						}
+					if sq, isSub := e.(*plan.Subquery); isSub && sq.Query != nil && ok {
+						ok = w.fits(sq.Query, text, def)
 					}
 					return false
 				})
 			}
 		}
-		if sa, ok := c.(*plan.SubqueryAlias); ok && sa.TextDefinition != "" {
-			// A nested view or derived table stands for itself by its alias:
-			// it is checked on its own when the body is walked.
-			out[tableRef{db: "*", table: strings.ToLower(sa.Name())}] = true
-			return false
-		}
-		return true
+		return ok
 	})
-	return out
+	return ok
 }
 
-// namedTables parses a CREATE VIEW statement and lists the tables its
-// definition names, unqualified ones in db.
-func namedTables(create, db string) (map[tableRef]bool, bool) {
-	stmt, err := ast.Parse(create)
-	if err != nil {
-		return nil, false
-	}
-	out := map[tableRef]bool{}
-	_ = ast.Walk(func(n ast.SQLNode) (bool, error) {
-		if tn, ok := n.(ast.TableName); ok && !tn.Name.IsEmpty() {
-			q := tn.DbQualifier.String()
-			if q == "" {
-				q = db
+// namedView: the derived table is a view the definition names, with that
+// view's text.
+func (w *walker) namedView(sa *plan.SubqueryAlias, def definition) bool {
+	for r := range def.tables {
+		if r.table != strings.ToLower(sa.Name()) {
+			continue
+		}
+		d, err := w.s.pro.Database(w.ctx, r.db)
+		if err != nil {
+			continue
+		}
+		if vdb, ok := d.(sql.ViewDatabase); ok {
+			if vd, found, err := vdb.GetViewDefinition(w.ctx, r.table); err == nil && found && vd.TextDefinition == sa.TextDefinition {
+				return true
 			}
-			out[ref(q, tn.Name.String())] = true
-			out[tableRef{db: "*", table: strings.ToLower(tn.Name.String())}] = true
-		}
-		if at, ok := n.(*ast.AliasedTableExpr); ok && !at.As.IsEmpty() {
-			out[tableRef{db: "*", table: strings.ToLower(at.As.String())}] = true
-		}
-		return true, nil
-	}, stmt)
-	return out, true
-}
-
-func subset(a, b map[tableRef]bool) bool {
-	for r := range a {
-		if !b[r] {
-			return false
 		}
 	}
-	return true
+	return false
 }

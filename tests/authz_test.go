@@ -246,6 +246,27 @@ func TestViewsRunAsTheirDefiner(t *testing.T) {
 	// A derived table written like the view is not the view.
 	assert.Equal(t, uint16(1142), codeOf(u1, "SELECT * FROM (SELECT id, a FROM demo.t) AS v"))
 
+	// A CTE shadowing the view's table, around the view's very text, does
+	// not borrow the definer's rights; nor does it name the view it mimics.
+	exec(t, root, "CREATE DATABASE secretdb", "CREATE TABLE secretdb.s (id INT, a INT)", "INSERT INTO secretdb.s VALUES (7, 77)",
+		"USE demo", "CREATE VIEW vstar AS SELECT * FROM t", "CREATE VIEW vw AS SELECT * FROM v", "GRANT SELECT ON demo.vstar TO u1",
+		"GRANT SELECT ON demo.vw TO u1")
+	rows, err = query(u1, "SELECT COUNT(*) FROM vstar")
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"2"}}, rows)
+	rows, err = query(u1, "SELECT COUNT(*) FROM vw")
+	require.NoError(t, err, "a view over a view, both root's")
+	assert.Equal(t, [][]string{{"2"}}, rows)
+	for _, q := range []string{
+		"WITH t AS (SELECT * FROM secretdb.s) SELECT * FROM (SELECT * FROM t) AS vstar",
+		"WITH t AS (SELECT * FROM secretdb.s) SELECT * FROM (SELECT * FROM t) AS q",
+		"WITH v AS (SELECT id, a FROM secretdb.s) SELECT * FROM (SELECT * FROM v) AS vw",
+	} {
+		_, err := query(u1, q)
+		assert.Equal(t, uint16(1142), code(err), q)
+		assert.NotContains(t, err.Error(), "vstar", q)
+	}
+
 	exec(t, root, "REVOKE SELECT ON demo.t FROM u2")
 	assert.Equal(t, uint16(1142), codeOf(u1, "SELECT * FROM v"), "revoking the definer's right stops the view")
 }
@@ -316,9 +337,38 @@ func TestShowCannotTellMissingFromForbidden(t *testing.T) {
 		{"SHOW CREATE TABLE victim.secret", "SHOW CREATE TABLE victim.nosuch"},
 		{"SHOW INDEX FROM victim.secret", "SHOW INDEX FROM victim.nosuch"},
 		{"SHOW COLUMNS FROM victim.secret", "SHOW COLUMNS FROM nosuchdb.t"},
+		{"DESCRIBE victim.secret", "DESCRIBE victim.nope"},
+		{"DESCRIBE victim.secret", "DESCRIBE nodb.zz"},
 	} {
 		forbidden, missing := codeOf(low, pair[0]), codeOf(low, pair[1])
 		assert.NotZero(t, forbidden, pair[0])
 		assert.Equal(t, forbidden, missing, "%s / %s", pair[0], pair[1])
 	}
+}
+
+// information_schema.TRIGGERS reads each trigger in its own database: the
+// caller's current database neither breaks it nor tells which tables
+// elsewhere have triggers.
+func TestTriggersListingBindsInTheTriggersDatabase(t *testing.T) {
+	e := start(t, nil, "")
+	root := e.conn("root", rootPassword, withTLS)
+	exec(t, root,
+		"CREATE DATABASE victim", "CREATE TABLE victim.payroll_2026 (id INT)", "CREATE TABLE victim.log (id INT)",
+		"USE victim", "CREATE TRIGGER pay AFTER INSERT ON payroll_2026 FOR EACH ROW INSERT INTO log VALUES (NEW.id)",
+		"CREATE DATABASE own", "CREATE USER low IDENTIFIED WITH mysql_native_password BY 'pw'", "GRANT ALL ON own.* TO low",
+		"USE demo",
+	)
+	rows, err := query(root, "SELECT trigger_schema, trigger_name, event_object_table FROM information_schema.triggers WHERE trigger_schema = 'victim'")
+	require.NoError(t, err, "read from another current database")
+	assert.Equal(t, [][]string{{"victim", "pay", "payroll_2026"}}, rows)
+
+	low := e.conn("low", "pw", withDB("own"))
+	probe := "SELECT COUNT(*) FROM information_schema.triggers"
+	rows, err = query(low, probe)
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"0"}}, rows)
+	exec(t, low, "CREATE TABLE payroll_2026 (id INT)")
+	rows2, err := query(low, probe)
+	require.NoError(t, err)
+	assert.Equal(t, rows, rows2, "creating a table of the same name changes nothing")
 }
