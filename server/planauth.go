@@ -270,9 +270,6 @@ type walker struct {
 	// (views.go).
 	views    bool
 	deferred []deferredName
-	// covered: the tables and views named by the views the plan was read
-	// through, whose SELECT the views' principals answered for.
-	covered map[tableRef]bool
 	// dml is the table the enclosing INSERT, UPDATE or DELETE writes: the
 	// table of a trigger under it.
 	dml       *tableRef

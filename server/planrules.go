@@ -11,6 +11,7 @@ import (
 	dtablefunctions "github.com/dolthub/go-mysql-server/sql/expression/tablefunction"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/transform"
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"github.com/authplug/authplug/mysqlerr"
 	"github.com/authplug/authplug/priv"
@@ -278,6 +279,18 @@ func explainRule(w *walker, n sql.Node) error {
 		}
 	}
 	return nil
+}
+
+// shownDatabase is the database a SHOW statement names, or the current one.
+func shownDatabase(w *walker) string {
+	if stmt, err := ast.Parse(w.ctx.Query()); err == nil {
+		if show, ok := stmt.(*ast.Show); ok {
+			if q := show.Table.DbQualifier.String(); q != "" {
+				return q
+			}
+		}
+	}
+	return w.ctx.GetCurrentDatabase()
 }
 
 func orDefault(s, d string) string {
@@ -628,13 +641,14 @@ func useRule(w *walker, n sql.Node) error { return w.visibleDB(dbOf(n)) }
 func showTableRule(w *walker, n sql.Node) error {
 	var refs []tableRef
 	var schema sql.Schema
+	view := false
 	for _, c := range n.Children() {
 		transform.Inspect(c, func(c sql.Node) bool {
 			if r, s, ok := tableOf(c); ok && len(refs) == 0 {
 				refs, schema = append(refs, r), s
 			}
 			if sa, ok := c.(*plan.SubqueryAlias); ok && len(refs) == 0 {
-				refs = append(refs, ref(w.ctx.GetCurrentDatabase(), sa.Name()))
+				refs, view = append(refs, ref(shownDatabase(w), sa.Name())), true
 			}
 			return len(refs) == 0
 		})
@@ -644,7 +658,9 @@ func showTableRule(w *walker, n sql.Node) error {
 	}
 	r := ref(w.db(refs[0].db), refs[0].table)
 	sc, isShowCreate := n.(*plan.ShowCreateTable)
-	if isShowCreate && sc.IsView {
+	if isShowCreate && (sc.IsView || view) {
+		// A view's definition: SHOW VIEW and SELECT, whichever SHOW
+		// CREATE names it.
 		return w.onTable(r, priv.ShowView|priv.Select)
 	}
 	wanted := priv.AllColumn

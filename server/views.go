@@ -19,19 +19,18 @@ import (
 // compute anything but V's rows:
 //
 //   - its text is V's definition, to the byte;
+//   - V's definition reads tables only: no derived table, no common table
+//     expression, no other view (a client's CTE can stand in for any of
+//     these, rename columns, or bear a view's name and text);
 //   - every table it reads is one V's definition names, unqualified names
 //     taken in V's database (so the same text bound in another current
-//     database does not pass);
-//   - every derived table or CTE inside it is one V's definition writes
-//     (named there, its text part of V's), or a view V names, with that
-//     view's text; a CTE the client wrote around it, shadowing a table
-//     name, does not pass.
+//     database does not pass), and it has no derived table or CTE either.
 //
 // Then it needs SELECT on V from the caller, and its body runs with V's
 // definer's stored grants (SQL SECURITY DEFINER, MySQL's default) or the
-// caller's (INVOKER). Anything else is a derived table, checked as the
-// caller, and its refusal names no view. Views the engine does not inline
-// are checked as the caller: never looser.
+// caller's (INVOKER). Anything else, views over views and views with
+// derived tables or CTEs included, is checked with the caller's rights, and
+// its refusal names no view: stricter than MySQL, never looser.
 
 // subqueryAliasRule: a derived table, a CTE or a view.
 func subqueryAliasRule(w *walker, n sql.Node) error {
@@ -81,28 +80,14 @@ func (w *walker) viaView(sa *plan.SubqueryAlias, v viewRef) error {
 		return err
 	}
 	w.built = append(w.built, body.built...)
-	if w.covered == nil {
-		w.covered = map[tableRef]bool{}
-	}
-	for r := range v.named {
-		w.covered[r] = true
-	}
-	for r := range body.covered {
-		w.covered[r] = true
-	}
 	return nil
 }
 
 // viewsNamed: a view the engine refused SELECT on while binding names
-// still needs it, unless it was named inside a view the plan was read
-// through (its SELECT is then that view's principal's to hold, and was
-// checked as such). A common table expression named like a view in the
+// still needs it. A common table expression named like a view in the
 // current database is refused with it: stricter, never looser.
 func (w *walker) viewsNamed() error {
 	for _, d := range w.deferred {
-		if w.covered[d.ref] {
-			continue
-		}
 		db, err := w.s.pro.Database(w.ctx, d.ref.db)
 		if err != nil {
 			continue
@@ -128,10 +113,7 @@ func isPrivilegeError(err error) bool {
 	return false
 }
 
-type viewRef struct {
-	db, name string
-	named    map[tableRef]bool // the tables and views its definition names
-}
+type viewRef struct{ db, name string }
 
 // findViews lists the views a derived table may be (see above), the one
 // named like it in the current database first, then in a fixed order.
@@ -159,9 +141,9 @@ func (w *walker) findViews(sa *plan.SubqueryAlias) []viewRef {
 			if vd.TextDefinition != sa.TextDefinition {
 				continue
 			}
-			def, ok := parseDefinition(vd.CreateViewStatement, db)
-			if ok && w.fits(sa.Child, vd.TextDefinition, def) {
-				out = append(out, viewRef{db: db, name: strings.ToLower(vd.Name), named: def.tables})
+			def, ok := w.parseDefinition(vd.CreateViewStatement, db)
+			if ok && w.fits(sa.Child, def) {
+				out = append(out, viewRef{db: db, name: strings.ToLower(vd.Name)})
 			}
 		}
 	}
@@ -193,20 +175,20 @@ func (w *walker) findViews(sa *plan.SubqueryAlias) []viewRef {
 	return out
 }
 
-// definition is what a view's CREATE statement names: the tables (and
-// views) it reads, unqualified ones in the view's database, and the names
-// it gives its own derived tables and common table expressions.
+// definition is what a view's CREATE statement names: the tables it
+// reads, unqualified ones in the view's database; nested is set when it
+// has derived tables, common table expressions, or reads a view.
 type definition struct {
-	tables  map[tableRef]bool
-	aliases map[string]bool
+	tables map[tableRef]bool
+	nested bool
 }
 
-func parseDefinition(create, db string) (definition, bool) {
+func (w *walker) parseDefinition(create, db string) (definition, bool) {
 	stmt, err := ast.Parse(create)
 	if err != nil {
 		return definition{}, false
 	}
-	d := definition{tables: map[tableRef]bool{}, aliases: map[string]bool{}}
+	d := definition{tables: map[tableRef]bool{}}
 	_ = ast.Walk(func(n ast.SQLNode) (bool, error) {
 		switch x := n.(type) {
 		case ast.TableName:
@@ -215,29 +197,47 @@ func parseDefinition(create, db string) (definition, bool) {
 				if q == "" {
 					q = db
 				}
-				d.tables[ref(q, x.Name.String())] = true
+				r := ref(q, x.Name.String())
+				d.tables[r] = true
+				if w.isView(r) {
+					d.nested = true
+				}
 			}
 		case *ast.AliasedTableExpr:
-			if _, derived := x.Expr.(*ast.Subquery); derived && !x.As.IsEmpty() {
-				d.aliases[strings.ToLower(x.As.String())] = true
+			if _, derived := x.Expr.(*ast.Subquery); derived {
+				d.nested = true
 			}
 		case *ast.CommonTableExpr:
-			if !x.As.IsEmpty() {
-				d.aliases[strings.ToLower(x.As.String())] = true
-			}
+			d.nested = true
 		}
 		return true, nil
 	}, stmt)
 	return d, true
 }
 
+func (w *walker) isView(r tableRef) bool {
+	d, err := w.s.pro.Database(w.ctx, r.db)
+	if err != nil {
+		return false
+	}
+	vdb, ok := d.(sql.ViewDatabase)
+	if !ok {
+		return false
+	}
+	_, found, err := vdb.GetViewDefinition(w.ctx, r.table)
+	return err == nil && found
+}
+
 // fits reports whether a plan can compute nothing but what a view's
-// definition (text, with def) says: every table it reads is one the
-// definition names; every derived table or CTE in it is one the definition
-// writes (its name given there, its text a part of the definition's), or
-// a view the definition names, with that view's very text (it is then
-// checked as a view of its own when it is walked).
-func (w *walker) fits(n sql.Node, text string, def definition) bool {
+// definition says: it reads only tables the definition names, through no
+// derived table, common table expression or view of its own. A client's
+// CTE can stand in for a table name, rename columns, or be named like a
+// view, with text to match, so a view whose definition has any of these
+// is not recognised at all (it is read with the reader's rights).
+func (w *walker) fits(n sql.Node, def definition) bool {
+	if def.nested {
+		return false
+	}
 	ok := true
 	transform.Inspect(n, func(c sql.Node) bool {
 		if !ok || c == nil {
@@ -247,13 +247,8 @@ func (w *walker) fits(n sql.Node, text string, def definition) bool {
 			ok = def.tables[r]
 			return false
 		}
-		if sa, isAlias := c.(*plan.SubqueryAlias); isAlias {
-			switch {
-			case def.aliases[strings.ToLower(sa.Name())] && sa.TextDefinition != "" && strings.Contains(text, sa.TextDefinition):
-				return true // part of the definition: look inside
-			case w.namedView(sa, def):
-				return false
-			}
+		switch c.(type) {
+		case *plan.SubqueryAlias, *plan.RecursiveCte, *plan.RecursiveTable, *plan.With:
 			ok = false
 			return false
 		}
@@ -261,7 +256,7 @@ func (w *walker) fits(n sql.Node, text string, def definition) bool {
 			for _, e := range ex.Expressions() {
 				transform.InspectExpr(e, func(e sql.Expression) bool {
 					if sq, isSub := e.(*plan.Subquery); isSub && sq.Query != nil && ok {
-						ok = w.fits(sq.Query, text, def)
+						ok = w.fits(sq.Query, def)
 					}
 					return false
 				})
@@ -270,24 +265,4 @@ func (w *walker) fits(n sql.Node, text string, def definition) bool {
 		return ok
 	})
 	return ok
-}
-
-// namedView: the derived table is a view the definition names, with that
-// view's text.
-func (w *walker) namedView(sa *plan.SubqueryAlias, def definition) bool {
-	for r := range def.tables {
-		if r.table != strings.ToLower(sa.Name()) {
-			continue
-		}
-		d, err := w.s.pro.Database(w.ctx, r.db)
-		if err != nil {
-			continue
-		}
-		if vdb, ok := d.(sql.ViewDatabase); ok {
-			if vd, found, err := vdb.GetViewDefinition(w.ctx, r.table); err == nil && found && vd.TextDefinition == sa.TextDefinition {
-				return true
-			}
-		}
-	}
-	return false
 }
