@@ -183,6 +183,26 @@ type SessionValidator interface {
 	ValidateSession() error
 }
 
+// SelfChange is a change a session makes to its own account, which MySQL
+// allows without any privilege.
+type SelfChange string
+
+// The changes a session may make to its own account.
+const (
+	SelfPassword    SelfChange = "SET PASSWORD"     // SET PASSWORD, ALTER USER CURRENT_USER() IDENTIFIED BY
+	SelfDefaultRole SelfChange = "SET DEFAULT ROLE" // SET DEFAULT ROLE ... TO CURRENT_USER()
+)
+
+// SelfServiceGate may be implemented by the state AuthenticateUser returns,
+// to decide whether the session may change its own account: a session a
+// token narrowed should not reach past the token to the account itself. A
+// plugin whose state does not implement it allows these changes, as MySQL
+// does (so a TiDB plugin refuses nothing it allowed before). The error is
+// what the client sees; nil allows.
+type SelfServiceGate interface {
+	AllowSelfChange(change SelfChange) error
+}
+
 // RoleActivator may be implemented by the state AuthenticateUser returns,
 // to choose the session's active roles at login (a token's groups). It is
 // given the roles granted to the account and its default roles; whatever it

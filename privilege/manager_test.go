@@ -358,14 +358,26 @@ func TestImpersonation(t *testing.T) {
 	assert.Equal(t, uint16(1142), code(s.RequestVerification("other", "t", "", priv.Select)),
 		"the gateway's own grants do not leak into alice's")
 	_, err = s.Impersonate(bob)
-	assert.Error(t, err, "no chaining: the caller's own grants decide")
+	assert.Equal(t, uint16(1221), code(err), "no nesting")
+	_, err = s.Impersonate(alice)
+	assert.Equal(t, uint16(1221), code(err), "not even the same account again")
 
 	restore()
 	restore()
 	assert.Equal(t, gateway, s.Account())
 	assert.NoError(t, s.RequestVerification("other", "t", "", priv.Select))
 
+	// Revoking PROXY binds an open impersonation at its next check.
+	_, err = s.Impersonate(alice)
+	require.NoError(t, err)
+	assert.NoError(t, s.ActingAllowed())
 	k.Must(func(tx *privilege.Tx) error { return tx.RevokeProxy(alice, gateway) })
+	assert.Equal(t, uint16(1227), code(s.ActingAllowed()))
+	assert.Equal(t, uint16(1227), code(s.RequestVerification("alice_db", "t", "", priv.Select)))
+	assert.Equal(t, uint16(1227), code(s.RequestDynamicVerification("BACKUP_ADMIN", false)))
+	s.Revert()
+	assert.NoError(t, s.ActingAllowed())
+	assert.Equal(t, gateway, s.Account(), "REVERT comes home to the session's own account")
 	_, err = s.Impersonate(alice)
 	assert.Equal(t, uint16(1227), code(err))
 	assert.Equal(t, uint16(1141), code(k.Exec(func(tx *privilege.Tx) error { return tx.RevokeProxy(alice, gateway) })))
@@ -430,6 +442,16 @@ func TestClientPluginForNeverAsksForCleartextOnPlainTCP(t *testing.T) {
 		ClientPlugin: authplugin.CachingSHA2PasswordName,
 	})
 	assert.Equal(t, uint16(1045), code(err))
+}
+
+// A plugin that does not know about self-service (no SelfServiceGate on its
+// state) refuses nothing MySQL allows: one's own password, default roles.
+func TestSelfChangeWithoutAGate(t *testing.T) {
+	k := plugintest.New(t)
+	k.Must(func(tx *privilege.Tx) error { return tx.CreateUser(alice, privilege.IdentifiedBy(native, "pw")) })
+	s := login(t, k, "alice")
+	assert.NoError(t, s.RequestSelfChange(authplugin.SelfPassword))
+	assert.NoError(t, s.RequestSelfChange(authplugin.SelfDefaultRole))
 }
 
 func TestHasAnyPrivilege(t *testing.T) {

@@ -2,6 +2,7 @@ package privilege
 
 import (
 	"crypto/tls"
+	"errors"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -41,6 +42,10 @@ type view struct {
 	snap   *Snapshot
 	ident  *identity
 	grants *grantSet
+	// proxyLost: the session acts as an account its own account may no
+	// longer act as (PROXY revoked, either account dropped): every check
+	// fails with 1227 until it reverts.
+	proxyLost bool
 }
 
 func (s *Session) current() *view {
@@ -52,6 +57,9 @@ func (s *Session) current() *view {
 	v := &view{snap: snap, ident: id}
 	if id.target != nil {
 		v.grants = snap.withDefaults(*id.target)
+		if !snap.CanProxy(s.account, *id.target) || snap.users[*id.target] == nil || snap.users[s.account] == nil {
+			v.grants, v.proxyLost = emptyGrants, true
+		}
 	} else {
 		v.grants = snap.effective(s.account, id.roles)
 	}
@@ -132,7 +140,51 @@ func (s *Session) RequestVerification(db, table, column string, p priv.Mask) err
 	if v.grants.allows(db, table, column, p) && s.pluginAllows(v, db, table, column, p) {
 		return nil
 	}
+	if v.proxyLost {
+		return mysqlerr.SpecificAccessDenied("PROXY")
+	}
 	return s.denied(db, table, column, p)
+}
+
+// RequestSelfChange asks whether the session may make change to its own
+// account, which needs no privilege: the session's plugin decides, through
+// its state's authplugin.SelfServiceGate, and allows when it has none. A
+// refusal that is not a MySQL error is answered with 1227 naming CREATE
+// USER, the privilege that would allow the change on any account.
+func (s *Session) RequestSelfChange(change authplugin.SelfChange) error {
+	if err := s.validate(); err != nil {
+		return err
+	}
+	g, ok := s.state.(authplugin.SelfServiceGate)
+	if !ok {
+		return nil
+	}
+	err := g.AllowSelfChange(change)
+	if err == nil {
+		return nil
+	}
+	var me *mysqlerr.Error
+	if errors.As(err, &me) {
+		return err
+	}
+	return mysqlerr.SpecificAccessDenied(priv.CreateUser.Names()...)
+}
+
+func (s *Session) validate() error {
+	if s.validator != nil {
+		return s.validator.ValidateSession()
+	}
+	return nil
+}
+
+// ActingAllowed reports, while the session acts as another account,
+// whether its own account may still do so (1227 naming PROXY if not): a
+// host asks it before each statement, as every check does.
+func (s *Session) ActingAllowed() error {
+	if s.current().proxyLost {
+		return mysqlerr.SpecificAccessDenied("PROXY")
+	}
+	return nil
 }
 
 func (s *Session) pluginAllows(v *view, db, table, column string, p priv.Mask) bool {
@@ -173,6 +225,9 @@ func (s *Session) RequestDynamicVerification(name string, withGrant bool) error 
 	}
 	name = strings.ToUpper(name)
 	v := s.current()
+	if v.proxyLost {
+		return mysqlerr.SpecificAccessDenied("PROXY")
+	}
 	if s.m.dynamic[name] && v.grants.allowsDynamic(name, withGrant) {
 		f := s.plugin.VerifyDynamicPrivilege
 		if f == nil || f(authplugin.AuthorizeRequest{
@@ -197,15 +252,33 @@ func (s *Session) CanImpersonate(target priv.Account) error {
 	return mysqlerr.SpecificAccessDenied("PROXY")
 }
 
-// Impersonate makes the session act as target until the returned restore
-// function is called (EXECUTE AS ... / REVERT). restore puts back exactly
-// the identity the session had before, and may be called more than once.
-func (s *Session) Impersonate(target priv.Account) (restore func(), err error) {
+// Impersonate makes the session act as target until Revert. Acting as one
+// account while acting as another is refused (1221): impersonation does
+// not nest, so there is never an earlier state to go back to but the
+// session's own account. The returned function is Revert.
+func (s *Session) Impersonate(target priv.Account) (revert func(), err error) {
+	if _, acting := s.Impersonating(); acting {
+		return nil, mysqlerr.WrongUsage("EXECUTE AS", "EXECUTE AS")
+	}
 	if err := s.CanImpersonate(target); err != nil {
 		return nil, err
 	}
-	old := s.ident.Load()
-	t := target
-	s.ident.Store(&identity{roles: old.roles, target: &t})
-	return func() { s.ident.Store(old) }, nil
+	for {
+		old := s.ident.Load()
+		t := target
+		if s.ident.CompareAndSwap(old, &identity{roles: old.roles, target: &t}) {
+			return s.Revert, nil
+		}
+	}
+}
+
+// Revert returns the session to its own account, keeping its active roles,
+// whatever it was acting as; it may be called more than once.
+func (s *Session) Revert() {
+	for {
+		old := s.ident.Load()
+		if old.target == nil || s.ident.CompareAndSwap(old, &identity{roles: old.roles}) {
+			return
+		}
+	}
 }

@@ -359,6 +359,8 @@ func (x *accountExec) alterUser(st *ast.AlterUserStmt) error {
 		if err := x.needCreateUser(); err != nil {
 			return err
 		}
+	} else if err := x.sess.RequestSelfChange(authplugin.SelfPassword); err != nil {
+		return err
 	}
 	return x.s.mgr.Update(func(tx *privilege.Tx) error {
 		snap := tx.Snapshot()
@@ -427,6 +429,8 @@ func (x *accountExec) setPassword(st *ast.SetPwdStmt) error {
 		if err := x.protectSystemUser(a); err != nil {
 			return err
 		}
+	} else if err := x.sess.RequestSelfChange(authplugin.SelfPassword); err != nil {
+		return err
 	}
 	return x.s.mgr.Update(func(tx *privilege.Tx) error {
 		u, ok := tx.Snapshot().User(a)
@@ -693,12 +697,19 @@ func toAccounts(rs []*auth.RoleIdentity) []priv.Account {
 }
 
 func (x *accountExec) setDefaultRole(st *ast.SetDefaultRoleStmt) error {
+	self := true
 	for _, u := range st.UserList {
 		if !x.isSelf(x.account(u)) {
 			if err := x.needCreateUser(); err != nil {
 				return err
 			}
+			self = false
 			break
+		}
+	}
+	if self {
+		if err := x.sess.RequestSelfChange(authplugin.SelfDefaultRole); err != nil {
+			return err
 		}
 	}
 	return x.s.mgr.Update(func(tx *privilege.Tx) error {

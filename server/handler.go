@@ -78,6 +78,7 @@ func (h *handler) ComResetConnection(c *mysql.Conn) error {
 		// COM_RESET_CONNECTION resets the session: the caller's own identity
 		// and default roles again.
 		cn.acting.revert()
+		cn.sess.Revert()
 		snap := h.s.mgr.Snapshot()
 		if err := cn.sess.SetActiveRoles(snap.DefaultRoles(cn.sess.AuthenticatedAccount())); err != nil {
 			return toSQLError(err)
@@ -97,9 +98,24 @@ func (h *handler) ComResetConnection(c *mysql.Conn) error {
 // either.
 func lapsed(sess *privilege.Session) error {
 	if v, ok := sess.State().(authplugin.SessionValidator); ok {
-		return v.ValidateSession()
+		if err := v.ValidateSession(); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// usable is lapsed, and, while the session acts as another account, that
+// its own may still do so (REVOKE PROXY ends an open EXECUTE AS at the next
+// statement, with 1227). REVERT is the one statement it lets through.
+func usable(sess *privilege.Session, query string) error {
+	if err := lapsed(sess); err != nil {
+		return err
+	}
+	if isRevert(query) {
+		return nil
+	}
+	return sess.ActingAllowed()
 }
 
 // ComInitDB makes db the current database: COM_INIT_DB, and the database a
@@ -161,7 +177,7 @@ func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cal
 
 // run executes one statement of a session.
 func (h *handler) run(ctx context.Context, c *mysql.Conn, cn *conn, query string, callback mysql.ResultSpoolFn) error {
-	if err := lapsed(cn.sess); err != nil {
+	if err := usable(cn.sess, query); err != nil {
 		return err
 	}
 	switch statementKind(query) {
@@ -197,7 +213,7 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 	if statementKind(query) == kindEngine && !cn.events.HasStmtEventHandlers() {
 		// Nothing to report and nothing for authplug to execute: the engine
 		// splits and runs the first statement itself.
-		if err := lapsed(cn.sess); err != nil {
+		if err := usable(cn.sess, query); err != nil {
 			return "", toSQLError(err)
 		}
 		cn.plan.begin()
@@ -257,7 +273,7 @@ func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, p
 }
 
 func (h *handler) prepare(ctx context.Context, c *mysql.Conn, cn *conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
-	if err := lapsed(cn.sess); err != nil {
+	if err := usable(cn.sess, query); err != nil {
 		return nil, err
 	}
 	if statementKind(query) != kindEngine {
@@ -282,7 +298,7 @@ func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *my
 	}
 	st := h.newStmt(ctx, cn)
 	var affected uint64
-	err := lapsed(cn.sess)
+	err := usable(cn.sess, prepare.PrepareStmt)
 	if err == nil {
 		cn.plan.begin()
 		err = cn.plan.explain(h.Handler.ComStmtExecute(ctx, c, prepare, func(r *sqltypes.Result) error {

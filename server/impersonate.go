@@ -137,7 +137,9 @@ func isRevert(query string) bool {
 	return w[0] == "REVERT" && strings.TrimSpace(strings.TrimRight(strings.TrimSpace(skipWordsCI(query, "REVERT")), ";")) == ""
 }
 
-// impersonation is a connection's session-level EXECUTE AS.
+// impersonation is a connection's session-level EXECUTE AS. Reverting
+// always returns to the session's own account (privilege.Session.Revert):
+// impersonation does not nest, so there is no earlier state to restore.
 type impersonation struct {
 	mu      sync.Mutex
 	restore func()
@@ -146,9 +148,7 @@ type impersonation struct {
 func (im *impersonation) set(restore func()) {
 	im.mu.Lock()
 	defer im.mu.Unlock()
-	if im.restore == nil { // REVERT returns to the caller, whatever came between
-		im.restore = restore
-	}
+	im.restore = restore
 }
 
 func (im *impersonation) revert() {

@@ -102,4 +102,32 @@ func TestExecuteAs(t *testing.T) {
 		_, err = query(gw, "SELECT a FROM demo.s")
 		assert.NoError(t, err)
 	})
+	t.Run("impersonation does not nest, and REVERT always comes home", func(t *testing.T) {
+		exec(t, gw, "EXECUTE AS 'alice'")
+		for _, q := range []string{"EXECUTE AS 'alice'", "EXECUTE AS 'alice' SELECT 1", "EXECUTE AS 'bob'"} {
+			_, err := gw.ExecContext(ctx, q)
+			assert.Equal(t, uint16(1221), code(err), "%s: %v", q, err)
+		}
+		exec(t, gw, "REVERT")
+		rows, err := query(gw, "SELECT CURRENT_USER()")
+		require.NoError(t, err)
+		assert.Equal(t, [][]string{{"gateway@%"}}, rows, "one REVERT, back to the caller")
+		exec(t, gw, "REVERT") // nothing to revert: a no-op
+	})
+	t.Run("REVOKE PROXY ends an open EXECUTE AS at the next statement", func(t *testing.T) {
+		exec(t, gw, "EXECUTE AS 'alice'")
+		_, err := query(gw, "SELECT a FROM demo.t")
+		require.NoError(t, err)
+		exec(t, e.root(), "REVOKE PROXY ON 'alice'@'%' FROM 'gateway'@'%'")
+		for _, q := range []string{"SELECT a FROM demo.t", "SELECT 1", "SET @x = 1"} {
+			_, err := query(gw, q)
+			assert.Equal(t, uint16(1227), code(err), "%s: %v", q, err)
+			assert.ErrorContains(t, err, "PROXY")
+		}
+		exec(t, gw, "REVERT")
+		rows, err := query(gw, "SELECT CURRENT_USER()")
+		require.NoError(t, err)
+		assert.Equal(t, [][]string{{"gateway@%"}}, rows)
+		exec(t, e.root(), "GRANT PROXY ON 'alice'@'%' TO 'gateway'@'%'")
+	})
 }

@@ -77,6 +77,23 @@ func (s *Session) ValidateSession() error {
 		s.Subject, s.Expires.UTC().Format(time.RFC3339))
 }
 
+// AllowSelfChange lets the session change its own account (SET PASSWORD,
+// SET DEFAULT ROLE ... TO CURRENT_USER()) only when a scope covers it: the
+// create_user scope, or a binding whose scopes are optional and a token
+// with none. A token narrowed to reading one database must not reach past
+// itself to the account.
+func (s *Session) AllowSelfChange(change authplugin.SelfChange) error {
+	if s.AllScopes {
+		return nil
+	}
+	for _, sc := range s.Scopes {
+		if sc.covers(priv.CreateUser, "", "") {
+			return nil
+		}
+	}
+	return fmt.Errorf("oauth: the token's scopes do not cover %s on the account (scope create_user)", change)
+}
+
 // ActivateRoles activates, beside the default roles, the granted roles named
 // by the token's groups. A group never grants a role: authplug keeps only
 // roles already granted to the account.

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authplug/authplug/authplugin"
 	"github.com/authplug/authplug/authplugin/plugintest"
 	"github.com/authplug/authplug/mysqlerr"
 	"github.com/authplug/authplug/priv"
@@ -149,6 +150,31 @@ func TestScopesNarrowTheSession(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint16(1142), mysqlerr.Code(s2.RequestVerification("sales", "t", "", priv.Select)),
 		"no scope claim grants nothing unless the account says scopes are optional")
+}
+
+// A token narrowed by its scopes does not reach past itself to change its
+// account; create_user covers it, as do optional scopes with none given.
+func TestSelfServiceNeedsAScope(t *testing.T) {
+	p, keys := newIDP(t)
+	k := kit(t, p, keys)
+	s, err := k.Login("alice@example.com", plugintest.Password(p.sign(t, p.ec, p.claims("alice@example.com"))), plugintest.OverTLS())
+	require.NoError(t, err)
+	for _, ch := range []authplugin.SelfChange{authplugin.SelfPassword, authplugin.SelfDefaultRole} {
+		err := s.RequestSelfChange(ch)
+		assert.Equal(t, uint16(1227), mysqlerr.Code(err), "%s", ch)
+	}
+	c := p.claims("alice@example.com")
+	c["scope"] = c["scope"].(string) + " create_user"
+	s, err = k.Login("alice@example.com", plugintest.Password(p.sign(t, p.ec, c)), plugintest.OverTLS())
+	require.NoError(t, err)
+	assert.NoError(t, s.RequestSelfChange(authplugin.SelfDefaultRole))
+
+	c = p.claims("bob@example.com")
+	delete(c, "scope")
+	c["tenant"] = "globex"
+	s, err = k.Login("bob@example.com", plugintest.Password(p.sign(t, p.rsa, c)), plugintest.OverTLS())
+	require.NoError(t, err)
+	assert.NoError(t, s.RequestSelfChange(authplugin.SelfDefaultRole), "scopes optional, none given: the grants decide")
 }
 
 func TestExpiryMidSessionLapsesThePluginPrivileges(t *testing.T) {
