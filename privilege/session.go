@@ -246,10 +246,16 @@ func (s *Session) RequestDynamicVerification(name string, withGrant bool) error 
 // impersonation does not chain.
 func (s *Session) CanImpersonate(target priv.Account) error {
 	snap := s.m.store.Snapshot()
-	if snap.CanProxy(s.account, target) && snap.users[target] != nil {
-		return nil
+	if !snap.CanProxy(s.account, target) || snap.users[target] == nil {
+		return mysqlerr.SpecificAccessDenied("PROXY")
 	}
-	return mysqlerr.SpecificAccessDenied("PROXY")
+	// Acting as an account that holds SYSTEM_USER needs SYSTEM_USER of
+	// one's own: it would otherwise change system accounts by proxy.
+	if snap.withDefaults(target).allowsDynamic("SYSTEM_USER", false) &&
+		!snap.effective(s.account, s.ident.Load().roles).allowsDynamic("SYSTEM_USER", false) {
+		return mysqlerr.SpecificAccessDenied("SYSTEM_USER")
+	}
+	return nil
 }
 
 // Impersonate makes the session act as target until Revert. Acting as one

@@ -396,12 +396,19 @@ func (x *accountExec) dropUser(st *ast.DropUserStmt) error {
 	if err := x.needCreateUserOr(st.IsDropRole, priv.DropRole); err != nil {
 		return err
 	}
+	// Without CREATE USER, the DROP ROLE privilege drops roles only: locked
+	// accounts, as MySQL tells them from login accounts.
+	rolesOnly := x.needCreateUser() != nil
 	return x.s.mgr.Update(func(tx *privilege.Tx) error {
 		snap := tx.Snapshot()
 		for _, u := range st.UserList {
 			a := x.account(u)
-			if _, exists := snap.User(a); !exists && st.IfExists {
+			row, exists := snap.User(a)
+			if !exists && st.IfExists {
 				continue
+			}
+			if exists && rolesOnly && !row.Locked {
+				return mysqlerr.SpecificAccessDenied("CREATE USER")
 			}
 			if err := x.protectSystemUser(a); err != nil {
 				return err
@@ -511,6 +518,11 @@ func (x *accountExec) grant(elems []*ast.PrivElem, level *ast.GrantLevel, users 
 		if err := x.needCreateUser(); err != nil {
 			return err
 		}
+		for _, u := range users {
+			if err := x.protectSystemUser(x.account(u.User)); err != nil {
+				return err
+			}
+		}
 		return x.s.mgr.Update(func(tx *privilege.Tx) error {
 			for _, u := range users {
 				if err := tx.RevokeAll(x.account(u.User)); err != nil {
@@ -550,6 +562,11 @@ func (x *accountExec) grant(elems []*ast.PrivElem, level *ast.GrantLevel, users 
 			if err := x.sess.RequestVerification(obj.DB, obj.Table, c, p.mask); err != nil {
 				return err
 			}
+		}
+	}
+	for _, u := range users {
+		if err := x.protectSystemUser(x.account(u.User)); err != nil {
+			return err
 		}
 	}
 	return x.s.mgr.Update(func(tx *privilege.Tx) error {
@@ -619,6 +636,11 @@ func (x *accountExec) roles(roles []*auth.RoleIdentity, users []*auth.UserIdenti
 			}
 		}
 	}
+	for _, u := range users {
+		if err := x.protectSystemUser(x.account(u)); err != nil {
+			return err
+		}
+	}
 	return x.s.mgr.Update(func(tx *privilege.Tx) error {
 		for _, u := range users {
 			for _, r := range roles {
@@ -637,15 +659,32 @@ func (x *accountExec) roles(roles []*auth.RoleIdentity, users []*auth.UserIdenti
 	})
 }
 
-// proxy is GRANT/REVOKE PROXY ON target TO proxy. The grantor needs PROXY on
-// the target WITH GRANT OPTION, or CREATE USER and GRANT OPTION globally.
+// proxy is GRANT/REVOKE PROXY ON target TO proxy. The grantor needs PROXY
+// on the target WITH GRANT OPTION, or to be the target (MySQL 8). authplug
+// has no wildcard PROXY grant (MySQL's ”@” for root): an administrator
+// holding CREATE USER and GRANT OPTION globally and SYSTEM_USER stands in
+// for it. A target or proxy holding SYSTEM_USER needs SYSTEM_USER too.
 func (x *accountExec) proxy(st *ast.GrantProxyStmt, revoke bool) error {
 	target := x.account(st.LocalUser)
+	me := x.sess.AuthenticatedAccount()
 	snap := x.s.mgr.Snapshot()
-	me, _ := snap.Account(x.sess.AuthenticatedAccount())
-	if !slices.Contains(me.Proxies, privilege.ProxyGrant{Target: target, WithGrant: true}) {
-		if err := x.sess.RequestVerification("", "", "", priv.CreateUser|priv.GrantOption); err != nil {
+	mine, _ := snap.Account(me)
+	_, acting := x.sess.Impersonating()
+	switch {
+	case !acting && target == me:
+	case !acting && slices.Contains(mine.Proxies, privilege.ProxyGrant{Target: target, WithGrant: true}):
+	default:
+		if x.sess.RequestVerification("", "", "", priv.CreateUser|priv.GrantOption) != nil ||
+			x.sess.RequestDynamicVerification("SYSTEM_USER", false) != nil {
 			return mysqlerr.SpecificAccessDenied("PROXY")
+		}
+	}
+	if err := x.protectSystemUser(target); err != nil {
+		return err
+	}
+	for _, u := range st.ExternalUsers {
+		if err := x.protectSystemUser(x.account(u)); err != nil {
+			return err
 		}
 	}
 	return x.s.mgr.Update(func(tx *privilege.Tx) error {
