@@ -132,6 +132,7 @@ func parseAccountStatement(query string) (ast.StmtNode, error) {
 }
 
 func syntaxError(query string) error {
+	query = redact(query)
 	if len(query) > 80 {
 		query = query[:80]
 	}
@@ -160,10 +161,80 @@ func (s *Server) execAccount(_ context.Context, sess *privilege.Session, current
 // IDENTIFIED ... BY '...' and SET PASSWORD ... = '...'.
 var secretLiteral = regexp.MustCompile(`(?i)(\bBY\s+|\bPASSWORD\b[^=]*=\s*)('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")`)
 
-// redact blanks passwords in an account statement, keeping the rest as the
-// client wrote it, for logs and audit.
+// redactedWhole stands for a statement that may hold a secret and could
+// not be parsed to say where.
+const redactedWhole = "<statement redacted: it could not be parsed and may hold a password>"
+
+// redact is a statement's text for logs, audit lines and error texts, with
+// no password in it. The passwords are blanked where the client wrote
+// them, keeping the statement readable; then the parser, not the pattern,
+// decides: the blanked text is parsed again, and if any password of the
+// statement (IDENTIFIED BY, SET PASSWORD, in whatever spelling: comments,
+// version comments, PASSWORD('x')) is still there, the parser's own
+// secret-free rendering is used instead. A statement that cannot be parsed
+// and mentions IDENTIFIED or PASSWORD is replaced whole, and so is a
+// PREPARE whose text does (it may prepare an account statement).
 func redact(query string) string {
-	return secretLiteral.ReplaceAllString(query, "${1}'<redacted>'")
+	if _, stmt, ok, err := parseExecuteAs(query); ok && err == nil && stmt != "" {
+		if i := strings.LastIndex(query, stmt); i >= 0 {
+			return query[:i] + redact(stmt)
+		}
+		return redactedWhole
+	}
+	mayHoldSecret := containsFold(query, "identified") || containsFold(query, "password")
+	p := parser.New()
+	stmts, _, err := p.Parse(query, "", "")
+	if err != nil || len(stmts) != 1 {
+		if mayHoldSecret {
+			return redactedWhole
+		}
+		return query
+	}
+	switch n := stmts[0].(type) {
+	case *ast.PrepareStmt:
+		if mayHoldSecret {
+			return redactedWhole
+		}
+		return query
+	case ast.SensitiveStmtNode:
+		blanked := secretLiteral.ReplaceAllString(query, "${1}'<redacted>'")
+		again, _, err := p.Parse(blanked, "", "")
+		if err != nil || len(again) != 1 || hasSecret(again[0]) {
+			return n.SecureText()
+		}
+		return blanked
+	}
+	return query
+}
+
+// hasSecret reports whether a parsed account statement still carries a
+// password other than the blank redact puts in.
+func hasSecret(n ast.StmtNode) bool {
+	const blank = "<redacted>"
+	auth := func(o *ast.AuthOption) bool { return o != nil && o.ByAuthString && o.AuthString != blank }
+	switch s := n.(type) {
+	case *ast.CreateUserStmt:
+		for _, u := range s.Specs {
+			if auth(u.AuthOpt) {
+				return true
+			}
+		}
+	case *ast.AlterUserStmt:
+		for _, u := range s.Specs {
+			if auth(u.AuthOpt) {
+				return true
+			}
+		}
+	case *ast.SetPwdStmt:
+		return s.Password != blank
+	case *ast.GrantStmt:
+		for _, u := range s.Users {
+			if auth(u.AuthOpt) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 type accountExec struct {

@@ -326,7 +326,7 @@ func (h *handler) account(ctx context.Context, c *mysql.Conn, cn *conn, query st
 // auditText is a statement's text as extensions see it: the passwords of
 // account statements, EXECUTE AS ones included, are redacted.
 func auditText(query string) string {
-	if statementKind(query) != kindEngine {
+	if statementKind(query) != kindEngine || containsFold(query, "identified") || containsFold(query, "password") {
 		return redact(query)
 	}
 	return query
