@@ -32,6 +32,8 @@ const (
 	ErOptionPrevents   = 1290 // ER_OPTION_PREVENTS_STATEMENT
 	ErProcAccessDenied = 1370 // ER_PROCACCESS_DENIED_ERROR
 	ErUnsupportedPS    = 1295 // ER_UNSUPPORTED_PS
+
+	ErViewSelectVariable = 1351 // ER_VIEW_SELECT_VARIABLE
 )
 
 // Error is a MySQL error: number, SQL state and message, as a client sees it.

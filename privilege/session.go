@@ -130,10 +130,8 @@ func (s *Session) SetActiveRoles(roles []priv.Account) error {
 // session state, so impersonation never widens what the caller's
 // credentials allow.
 func (s *Session) RequestVerification(db, table, column string, p priv.Mask) error {
-	if s.validator != nil {
-		if err := s.validator.ValidateSession(); err != nil {
-			return err
-		}
+	if err := s.Validate(); err != nil {
+		return err
 	}
 	db, table, column = strings.ToLower(db), strings.ToLower(table), strings.ToLower(column)
 	v := s.current()
@@ -152,7 +150,7 @@ func (s *Session) RequestVerification(db, table, column string, p priv.Mask) err
 // refusal that is not a MySQL error is answered with 1227 naming CREATE
 // USER, the privilege that would allow the change on any account.
 func (s *Session) RequestSelfChange(change authplugin.SelfChange) error {
-	if err := s.validate(); err != nil {
+	if err := s.Validate(); err != nil {
 		return err
 	}
 	g, ok := s.state.(authplugin.SelfServiceGate)
@@ -170,7 +168,11 @@ func (s *Session) RequestSelfChange(change authplugin.SelfChange) error {
 	return mysqlerr.SpecificAccessDenied(priv.CreateUser.Names()...)
 }
 
-func (s *Session) validate() error {
+// Validate is the plugin's refusal of a session that may no longer be used
+// (its state's authplugin.SessionValidator: a token past its expiry), nil
+// while it is valid. Every check asks it; a host asks it before commands
+// that need no check.
+func (s *Session) Validate() error {
 	if s.validator != nil {
 		return s.validator.ValidateSession()
 	}
@@ -218,10 +220,8 @@ func (s *Session) HasColumnGrants() bool { return len(s.current().grants.column)
 // RequestDynamicVerification checks a dynamic privilege (WITH GRANT OPTION
 // when withGrant), stored grants first, then the plugin.
 func (s *Session) RequestDynamicVerification(name string, withGrant bool) error {
-	if s.validator != nil {
-		if err := s.validator.ValidateSession(); err != nil {
-			return err
-		}
+	if err := s.Validate(); err != nil {
+		return err
 	}
 	name = strings.ToUpper(name)
 	v := s.current()

@@ -12,7 +12,6 @@ import (
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
-	"github.com/authplug/authplug/authplugin"
 	"github.com/authplug/authplug/extension"
 	"github.com/authplug/authplug/mysqlerr"
 	"github.com/authplug/authplug/priv"
@@ -96,14 +95,7 @@ func (h *handler) ComResetConnection(c *mysql.Conn) error {
 // command, not only by privilege checks: a statement that needs no privilege
 // (SELECT 1, SET, SET PASSWORD for oneself) must not outlive the credential
 // either.
-func lapsed(sess *privilege.Session) error {
-	if v, ok := sess.State().(authplugin.SessionValidator); ok {
-		if err := v.ValidateSession(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func lapsed(sess *privilege.Session) error { return sess.Validate() }
 
 // usable is lapsed, and, while the session acts as another account, that
 // its own may still do so (REVOKE PROXY ends an open EXECUTE AS at the next

@@ -577,6 +577,11 @@ func createViewRule(w *walker, n sql.Node) error {
 	if err != nil {
 		return err
 	}
+	if cv.Definition != nil && readsVariables(cv.Definition) {
+		// MySQL refuses these (1351): a view running with its definer's
+		// rights must not let its reader choose what it returns.
+		return mysqlerr.New(mysqlerr.ErViewSelectVariable, "HY000", "View's SELECT contains a variable or parameter")
+	}
 	rec := definerRecord{account: definer, invoker: strings.EqualFold(cv.Security, "INVOKER")}
 	w.afterSuccess(func() { w.s.definers.record(kindView, r.db, cv.Name, rec) })
 	if cv.Definition != nil {
@@ -584,6 +589,42 @@ func createViewRule(w *walker, n sql.Node) error {
 		return w.node(cv.Definition.Child)
 	}
 	return nil
+}
+
+// readsVariables reports whether a plan reads a user or system variable, or
+// a routine's parameter, anywhere, subqueries included.
+func readsVariables(n sql.Node) bool {
+	found := false
+	var expr func(e sql.Expression)
+	expr = func(e sql.Expression) {
+		switch x := e.(type) {
+		case nil:
+			return
+		case *expression.UserVar, *expression.SystemVar, *expression.ProcedureParam, *expression.BindVar:
+			found = true
+			return
+		case *plan.Subquery:
+			if x.Query != nil && readsVariables(x.Query) {
+				found = true
+			}
+			return
+		}
+		for _, c := range e.Children() {
+			expr(c)
+		}
+	}
+	transform.Inspect(n, func(c sql.Node) bool {
+		if c == nil || found {
+			return false
+		}
+		if ex, ok := c.(sql.Expressioner); ok {
+			for _, e := range ex.Expressions() {
+				expr(e)
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 func dropViewRule(w *walker, n sql.Node) error {

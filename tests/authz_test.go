@@ -278,6 +278,15 @@ func TestViewsRunAsTheirDefiner(t *testing.T) {
 		}
 	}
 	assert.Equal(t, uint16(1142), codeOf(u1, "SHOW CREATE TABLE demo.vstar"), "a view's text needs SHOW VIEW")
+	// A view's reader must not choose what its definer's rights return.
+	for _, q := range []string{
+		"CREATE VIEW vvar AS select id, a from t where a = @f",
+		"CREATE VIEW vsys AS select id, a from t where a = @@sql_select_limit",
+		"CREATE VIEW vsub AS select id from t where a in (select @f)",
+	} {
+		_, err := root.ExecContext(context.Background(), q)
+		assert.Equal(t, uint16(1351), code(err), "%s: %v", q, err)
+	}
 
 	exec(t, root, "REVOKE SELECT ON demo.t FROM u2")
 	assert.Equal(t, uint16(1142), codeOf(u1, "SELECT * FROM v"), "revoking the definer's right stops the view")
