@@ -193,12 +193,7 @@ func (a authz) check(ctx *sql.Context, q queryState, info ast.AuthInformation, p
 // tableCheck checks each privilege of p on its own, so that the error names
 // the one that is missing (REPLACE needs INSERT and DELETE).
 func (a authz) tableCheck(q queryState, db, table string, p priv.Mask) error {
-	for _, one := range splitMask(p) {
-		if err := q.who.verify(db, table, "", one); err != nil {
-			return err
-		}
-	}
-	return nil
+	return verifyEach(q.who, db, table, p)
 }
 
 // executeCheck is EXECUTE on a routine's database (authplug has no

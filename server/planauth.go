@@ -441,14 +441,7 @@ func containsFold(s, sub string) bool {
 
 // onTable asks for every privilege of p on a table, each on its own so that
 // the error names the missing one.
-func (w *walker) onTable(r tableRef, p priv.Mask) error {
-	for _, one := range splitMask(p) {
-		if err := w.who.verify(r.db, r.table, "", one); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func (w *walker) onTable(r tableRef, p priv.Mask) error { return verifyEach(w.who, r.db, r.table, p) }
 
 // onColumns asks for p on a table, or failing that on each of cols.
 func (w *walker) onColumns(r tableRef, cols []string, p priv.Mask) error {
@@ -467,14 +460,7 @@ func (w *walker) onColumns(r tableRef, cols []string, p priv.Mask) error {
 	return nil
 }
 
-func (w *walker) onDB(db string, p priv.Mask) error {
-	for _, one := range splitMask(p) {
-		if err := w.who.verify(db, "", "", one); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func (w *walker) onDB(db string, p priv.Mask) error { return verifyEach(w.who, db, "", p) }
 
 // global asks for a static privilege on *.*, or one of the dynamic ones.
 func (w *walker) global(p priv.Mask, dynamic ...string) error {

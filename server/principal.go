@@ -74,6 +74,18 @@ func (p definerPrincipal) columnGrants() bool    { return p.m.HasColumnGrantsWit
 func (p definerPrincipal) account() priv.Account { return p.a }
 func (p definerPrincipal) named() priv.Account   { return p.a }
 
+// verifyEach asks who for every privilege of p on db.table (empty names for
+// wider levels), each on its own, so that a refusal names the missing one
+// (REPLACE needs INSERT and DELETE).
+func verifyEach(who principal, db, table string, p priv.Mask) error {
+	for _, one := range splitMask(p) {
+		if err := who.verify(db, table, "", one); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // parseDefiner reads a DEFINER as the engine keeps it: `user`@`host`,
 // 'user'@'host' or user@host.
 func parseDefiner(s string) (priv.Account, bool) {

@@ -88,18 +88,8 @@ func (w *walker) viaView(sa *plan.SubqueryAlias, v viewRef) error {
 // current database is refused with it: stricter, never looser.
 func (w *walker) viewsNamed() error {
 	for _, d := range w.deferred {
-		db, err := w.s.pro.Database(w.ctx, d.ref.db)
-		if err != nil {
-			continue
-		}
-		vdb, ok := db.(sql.ViewDatabase)
-		if !ok {
-			continue
-		}
-		if _, isView, err := vdb.GetViewDefinition(w.ctx, d.ref.table); err == nil && isView {
-			if w.who.verify(d.ref.db, d.ref.table, "", priv.Select) != nil {
-				return d.err
-			}
+		if w.isView(d.ref) && w.who.verify(d.ref.db, d.ref.table, "", priv.Select) != nil {
+			return d.err
 		}
 	}
 	return nil
