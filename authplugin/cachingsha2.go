@@ -73,11 +73,32 @@ func CachingSHA2Password() *AuthPlugin {
 			return nil, c.authenticate(ctx, req)
 		},
 		GenerateAuthString: sha2Generate,
-		ValidateAuthString: func(s string) bool {
-			_, _, _, err := sha2Parse(s)
-			return s == "" || err == nil
-		},
+		ValidateAuthString: func(s string) bool { return sha2Check(s) == nil },
+		ExplainAuthString:  sha2Check,
+		VerifyPassword:     sha2Verify,
 	}
+}
+
+// sha2Check accepts a stored string: a hash, or empty for no password.
+func sha2Check(s string) error {
+	if s == "" {
+		return nil
+	}
+	_, _, _, err := sha2Parse(s)
+	return err
+}
+
+// sha2Verify recomputes the hash of password with the stored salt and
+// rounds, as full authentication does.
+func sha2Verify(stored, password string) bool {
+	if stored == "" {
+		return password == ""
+	}
+	rounds, salt, hash, err := sha2Parse(stored)
+	if err != nil {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(sha256Crypt([]byte(password), salt, rounds)), hash) == 1
 }
 
 func (c *sha2Cache) authenticate(ctx context.Context, req AuthenticateRequest) error {
@@ -145,22 +166,31 @@ func sha2FastMatch(stage2 [sha256.Size]byte, nonce, scramble []byte) bool {
 	return subtle.ConstantTimeCompare(got[:], stage2[:]) == 1
 }
 
-var errSHA2Format = errors.New("not a caching_sha2_password hash")
+var errSHA2Format = errors.New("not a " + CachingSHA2PasswordName + " hash")
 
-// sha2Parse splits a stored string into rounds, salt and hash.
+// sha2Parse splits a stored string into rounds, salt and hash. Its errors
+// say what a hash looks like and never quote the salt or hash.
 func sha2Parse(s string) (rounds int, salt, hash []byte, err error) {
-	if len(s) != sha2StoredLen || s[:3] != sha2Prefix || s[6] != '$' {
-		return 0, nil, nil, errSHA2Format
+	bad := func(format string, args ...any) (int, []byte, []byte, error) {
+		return 0, nil, nil, fmt.Errorf("%w: "+format, append([]any{errSHA2Format}, args...)...)
+	}
+	switch {
+	case len(s) != sha2StoredLen:
+		return bad("must be %d characters, not %d", sha2StoredLen, len(s))
+	case s[:3] != sha2Prefix:
+		return bad("must start with %s", sha2Prefix)
+	case s[6] != '$':
+		return bad("must have $ after the 3 hex digits of rounds")
 	}
 	n, err := strconv.ParseUint(s[3:6], 16, 16)
 	if err != nil || n == 0 || n > sha2MaxRoundsField {
-		return 0, nil, nil, errSHA2Format
+		return bad("rounds must be 3 hex digits from 001 to %03X", sha2MaxRoundsField)
 	}
 	rest := []byte(s[7:])
 	salt, hash = rest[:sha2SaltLen], rest[sha2SaltLen:]
 	for _, b := range hash {
 		if cryptIndex(b) < 0 {
-			return 0, nil, nil, errSHA2Format
+			return bad("the last %d characters must be in the crypt alphabet (./0-9A-Za-z)", sha2HashLen)
 		}
 	}
 	return int(n) * sha2RoundsUnit, salt, hash, nil

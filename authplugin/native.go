@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -21,7 +22,9 @@ func NativePassword() *AuthPlugin {
 		Name:               NativePasswordName,
 		AuthenticateUser:   nativeAuthenticate,
 		GenerateAuthString: nativeGenerate,
-		ValidateAuthString: nativeValid,
+		ValidateAuthString: func(s string) bool { return nativeCheck(s) == nil },
+		ExplainAuthString:  nativeCheck,
+		VerifyPassword:     nativeVerify,
 	}
 }
 
@@ -34,17 +37,42 @@ func nativeGenerate(password string) (string, bool) {
 	return "*" + strings.ToUpper(hex.EncodeToString(stage2[:])), true
 }
 
-func nativeValid(s string) bool {
-	_, ok := nativeStage2(s)
-	return ok || s == ""
+// nativeCheck accepts a stored string: a hash, or empty for no password.
+func nativeCheck(s string) error {
+	if s == "" {
+		return nil
+	}
+	_, err := nativeStage2(s)
+	return err
 }
 
-func nativeStage2(s string) (stage2 [sha1.Size]byte, ok bool) {
-	if len(s) != 1+2*sha1.Size || s[0] != '*' {
-		return stage2, false
+// nativeStage2 decodes a hash. Its errors say what a hash looks like and
+// never quote it.
+func nativeStage2(s string) (stage2 [sha1.Size]byte, err error) {
+	switch {
+	case len(s) != 1+2*sha1.Size:
+		return stage2, fmt.Errorf("a %s hash must be %d characters starting with *, not %d", NativePasswordName, 1+2*sha1.Size, len(s))
+	case s[0] != '*':
+		return stage2, fmt.Errorf("a %s hash must start with *", NativePasswordName)
 	}
-	_, err := hex.Decode(stage2[:], []byte(s[1:]))
-	return stage2, err == nil
+	if _, err := hex.Decode(stage2[:], []byte(s[1:])); err != nil {
+		return stage2, fmt.Errorf("a %s hash must be * and %d hex digits", NativePasswordName, 2*sha1.Size)
+	}
+	return stage2, nil
+}
+
+// nativeVerify compares SHA1(SHA1(password)) with the stored one.
+func nativeVerify(stored, password string) bool {
+	if stored == "" {
+		return password == ""
+	}
+	stage2, err := nativeStage2(stored)
+	if err != nil {
+		return false
+	}
+	stage1 := sha1.Sum([]byte(password))
+	got := sha1.Sum(stage1[:])
+	return subtle.ConstantTimeCompare(got[:], stage2[:]) == 1
 }
 
 func nativeAuthenticate(_ context.Context, req AuthenticateRequest) (any, error) {
@@ -54,9 +82,9 @@ func nativeAuthenticate(_ context.Context, req AuthenticateRequest) (any, error)
 		}
 		return nil, ErrWrongPassword
 	}
-	stage2, ok := nativeStage2(req.StoredPwd)
-	if !ok {
-		return nil, errors.New("stored mysql_native_password hash is malformed")
+	stage2, err := nativeStage2(req.StoredPwd)
+	if err != nil {
+		return nil, fmt.Errorf("stored %s hash is malformed: %w", NativePasswordName, err)
 	}
 	if len(req.InputPwd) != sha1.Size || len(req.Salt) < 20 {
 		return nil, ErrWrongPassword

@@ -8,6 +8,20 @@
 // context (it may do network round trips) and returns per-session state, which
 // every later VerifyPrivilege call of that session receives; and requests are
 // passed by value, so the per-statement checks do not allocate.
+//
+// Three fields have no TiDB counterpart and are optional, so a TiDB plugin
+// that leaves them nil behaves exactly as it did there:
+//
+//   - ExplainAuthString and ExplainPassword say why ValidateAuthString or
+//     GenerateAuthString refused, so the client's 1827 or 1819 and the log
+//     carry a reason. The boolean functions still decide; an explanation
+//     never turns a refusal into an acceptance.
+//   - VerifyPassword checks a cleartext password against a stored string,
+//     for ALTER USER ... REPLACE; only plugins that store a password hash
+//     can set it.
+//
+// A reason is shown to the client and logged: it must never contain the
+// password, token or other secret it explains.
 package authplugin
 
 import (
@@ -49,6 +63,24 @@ type AuthPlugin struct {
 	// IDENTIFIED ... AS.
 	ValidateAuthString func(authString string) bool
 
+	// ExplainAuthString says why ValidateAuthString refused authString; it
+	// is called only after a refusal, and nil means no reason to give.
+	// Optional. The error's text is shown to the client and logged, so it
+	// must not repeat a secret the string may hold.
+	ExplainAuthString func(authString string) error
+
+	// ExplainPassword says why GenerateAuthString refused password; it is
+	// called only after a refusal, and nil means no reason to give.
+	// Optional. The error's text is shown to the client and logged: it must
+	// never contain the password.
+	ExplainPassword func(password string) error
+
+	// VerifyPassword reports whether password is the one authString was
+	// generated from, comparing in constant time. Optional: only plugins
+	// that store a password hash set it; ALTER USER ... REPLACE and
+	// PASSWORD REQUIRE CURRENT need it.
+	VerifyPassword func(authString, password string) bool
+
 	// VerifyPrivilege is asked, for the session's own requests, only after the
 	// stored grants allowed the request: it can narrow, never widen. Optional.
 	VerifyPrivilege func(req AuthorizeRequest) bool
@@ -67,7 +99,9 @@ func (p *AuthPlugin) ClientPlugin() string {
 }
 
 // Validate reports what makes p unusable: an empty name or a missing
-// required function.
+// required function. The optional functions (VerifyPrivilege,
+// VerifyDynamicPrivilege, ExplainAuthString, ExplainPassword,
+// VerifyPassword) may be nil.
 func (p *AuthPlugin) Validate() error {
 	if p == nil {
 		return errors.New("auth plugin is nil")

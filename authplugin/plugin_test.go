@@ -3,6 +3,7 @@ package authplugin
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 
@@ -127,4 +128,63 @@ func TestNativeRejectsMalformedInput(t *testing.T) {
 	}
 	_, err := p.AuthenticateUser(context.Background(), AuthenticateRequest{StoredPwd: stored, InputPwd: make([]byte, 20), Salt: nil})
 	assert.ErrorIs(t, err, ErrWrongPassword, "a missing salt must not panic")
+}
+
+func TestBuiltinsExplainMalformedHashes(t *testing.T) {
+	sha2 := CachingSHA2Password()
+	native := NativePassword()
+	cases := []struct {
+		p    *AuthPlugin
+		s    string
+		want string
+	}{
+		{native, "*2470C0C0", "must be 41 characters starting with *, not 9"},
+		{native, "2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19A", "must start with *"},
+		{native, "*" + strings.Repeat("Z", 40), "* and 40 hex digits"},
+		{sha2, foobarSHA2[:60], "must be 70 characters, not 60"},
+		{sha2, "$B" + foobarSHA2[2:], "must start with $A$"},
+		{sha2, foobarSHA2[:6] + "x" + foobarSHA2[7:], "must have $ after the 3 hex digits of rounds"},
+		{sha2, "$A$00G" + foobarSHA2[6:], "rounds must be 3 hex digits from 001 to FFF"},
+		{sha2, "$A$000" + foobarSHA2[6:], "rounds must be 3 hex digits"},
+		{sha2, foobarSHA2[:len(foobarSHA2)-1] + "!", "crypt alphabet"},
+	}
+	for _, c := range cases {
+		require.False(t, c.p.ValidateAuthString(c.s), c.s)
+		err := c.p.ExplainAuthString(c.s)
+		assert.ErrorContains(t, err, c.want, "%s %q", c.p.Name, c.s)
+		assert.NotContains(t, err.Error(), c.s[1:], "a reason never quotes the hash")
+	}
+	for _, p := range []*AuthPlugin{native, sha2} {
+		s, ok := p.GenerateAuthString("pw")
+		require.True(t, ok)
+		assert.NoError(t, p.ExplainAuthString(s), "a valid hash has nothing to explain")
+		assert.NoError(t, p.ExplainAuthString(""), "empty is no password")
+	}
+}
+
+func TestVerifyPassword(t *testing.T) {
+	for _, p := range []*AuthPlugin{NativePassword(), CachingSHA2Password()} {
+		stored, ok := p.GenerateAuthString("s3cret pw")
+		require.True(t, ok)
+		assert.True(t, p.VerifyPassword(stored, "s3cret pw"), p.Name)
+		assert.False(t, p.VerifyPassword(stored, "s3cret pW"), p.Name)
+		assert.False(t, p.VerifyPassword(stored, ""), p.Name)
+		assert.True(t, p.VerifyPassword("", ""), "%s: no password matches only the empty one", p.Name)
+		assert.False(t, p.VerifyPassword("", "x"), p.Name)
+		assert.False(t, p.VerifyPassword("*not a hash", "s3cret pw"), "%s: a malformed string matches nothing", p.Name)
+	}
+	sha2 := CachingSHA2Password()
+	assert.True(t, sha2.VerifyPassword(foobarSHA2, "foobar"), "a hash MySQL made")
+	assert.False(t, sha2.VerifyPassword(foobarSHA2, "foobaR"))
+	native := NativePassword()
+	assert.True(t, native.VerifyPassword("*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19", "password"), "MySQL's PASSWORD('password')")
+	assert.True(t, native.VerifyPassword("*2470c0c06dee42fd1618bb99005adca2ec9d1e19", "password"), "lower-case hex")
+}
+
+func TestValidateAcceptsTheOptionalFields(t *testing.T) {
+	p := NativePassword()
+	p.ExplainPassword = func(string) error { return errors.New("too short") }
+	require.NoError(t, p.Validate())
+	p.ExplainAuthString, p.ExplainPassword, p.VerifyPassword = nil, nil, nil
+	assert.NoError(t, p.Validate(), "a TiDB-style plugin sets none of them")
 }

@@ -34,6 +34,9 @@ const (
 	ErUnsupportedPS    = 1295 // ER_UNSUPPORTED_PS
 
 	ErViewSelectVariable = 1351 // ER_VIEW_SELECT_VARIABLE
+
+	ErNotValidPassword         = 1819 // ER_NOT_VALID_PASSWORD
+	ErIncorrectCurrentPassword = 3891 // ER_INCORRECT_CURRENT_PASSWORD
 )
 
 // Error is a MySQL error: number, SQL state and message, as a client sees it.
@@ -152,4 +155,79 @@ func UnknownAuthID(who string) *Error {
 // RoleGrantedToItself is 3573: the GRANT would make a loop of roles.
 func RoleGrantedToItself(user, role string) *Error {
 	return New(3573, "HY000", "User account %s is directly or indirectly granted to the role %s. The GRANT would create a loop in the role graph.", user, role)
+}
+
+// PasswordFormatReason is 1827 with the plugin's reason for refusing the AS
+// string; without a reason it is PasswordFormat.
+func PasswordFormatReason(reason string) *Error {
+	if reason == "" {
+		return PasswordFormat()
+	}
+	return New(ErPasswordFormat, "HY000", "The password hash doesn't have the expected format: %s", reason)
+}
+
+// NotValidPasswordReason is 1819 with the plugin's reason for refusing the
+// password; without a reason it is NotValidPassword.
+func NotValidPasswordReason(reason string) *Error {
+	if reason == "" {
+		return NotValidPassword()
+	}
+	return New(ErNotValidPassword, "HY000", "Your password does not satisfy the current policy requirements: %s", reason)
+}
+
+// IncorrectCurrentPassword is 3891: ALTER USER ... REPLACE named a password
+// that is not the account's.
+func IncorrectCurrentPassword() *Error {
+	return New(ErIncorrectCurrentPassword, "HY000", "Incorrect current password. Specify the correct password which has to be replaced.")
+}
+
+// NotSupportedYet is 1235; what names the unsupported feature.
+func NotSupportedYet(what string) *Error {
+	return New(ErNotSupportedYet, "42000", "This version of authplug doesn't yet support '%s'", what)
+}
+
+// The mysql schema's grant tables are read-only views of authplug's store.
+const (
+	ErOpenAsReadonly       = 1036 // ER_OPEN_AS_READONLY
+	ErNoSystemSchemaAccess = 3552 // ER_NO_SYSTEM_SCHEMA_ACCESS
+)
+
+// OpenAsReadonly is 1036: a write to a table that cannot be written.
+func OpenAsReadonly(table string) *Error {
+	return New(ErOpenAsReadonly, "HY000", "Table '%s' is read only", table)
+}
+
+// NoSystemSchemaAccess is 3552: a statement that would create, drop or
+// change objects of a system schema.
+func NoSystemSchemaAccess(schema string) *Error {
+	return New(ErNoSystemSchemaAccess, "HY000", "Access to system schema '%s' is rejected.", schema)
+}
+
+// Account statements: password changes and their options.
+const (
+	ErNoDB                       = 1046 // ER_NO_DB_ERROR
+	ErWrongValue                 = 1525 // ER_WRONG_VALUE
+	ErMissingCurrentPassword     = 3892 // ER_MISSING_CURRENT_PASSWORD
+	ErCurrentPasswordNotRequired = 3893 // ER_CURRENT_PASSWORD_NOT_REQUIRED
+)
+
+// MissingCurrentPassword is 3892: the account requires its current password
+// (PASSWORD REQUIRE CURRENT) and the change named none.
+func MissingCurrentPassword() *Error {
+	return New(ErMissingCurrentPassword, "HY000", "Current password needs to be specified in the REPLACE clause in order to change it.")
+}
+
+// CurrentPasswordNotRequired is 3893: REPLACE names a current password in
+// a change of another account's.
+func CurrentPasswordNotRequired() *Error {
+	return New(ErCurrentPasswordNotRequired, "HY000", "Do not specify the current password while changing it for other users.")
+}
+
+// Expired passwords (MySQL 8: Server Handling of Expired Passwords).
+const ErMustChangePassword = 1820 // ER_MUST_CHANGE_PASSWORD
+
+// MustChangePassword is 1820: a session whose password has expired ran
+// something other than changing it (sandbox mode).
+func MustChangePassword() *Error {
+	return New(ErMustChangePassword, "HY000", "You must reset your password using ALTER USER statement before executing this statement.")
 }

@@ -143,6 +143,17 @@ func (m Mask) Names() []string {
 	return out
 }
 
+// Split lists the single privileges in m in MySQL's order.
+func (m Mask) Split() []Mask {
+	var out []Mask
+	for m != 0 {
+		b := m & -m
+		out = append(out, b)
+		m &^= b
+	}
+	return out
+}
+
 func (m Mask) String() string {
 	if m == 0 {
 		return "USAGE"

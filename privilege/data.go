@@ -127,6 +127,11 @@ func (tx *Tx) Load(d Data) error {
 			return fmt.Errorf("account %s: %w", ad.Account, err)
 		}
 		u := ad.User
+		if u.PasswordChanged.IsZero() {
+			// Saved before change times were: count the password as set
+			// now rather than expire it at once.
+			u.PasswordChanged = tx.clock()
+		}
 		tx.users[ad.Account].user = &u
 	}
 	var errs []error

@@ -33,6 +33,9 @@ type Manager struct {
 	log           *slog.Logger
 	now           func() time.Time
 	lockout       lockout
+	// MySQL's default_password_lifetime and password_require_current.
+	passwordLifetime int
+	requireCurrent   bool
 }
 
 // Option configures a Manager.
@@ -74,7 +77,7 @@ func WithLogger(l *slog.Logger) Option {
 	return func(m *Manager) error { m.log = l; return nil }
 }
 
-// WithClock replaces time.Now, for lockout tests.
+// WithClock replaces time.Now, for lockout and password expiry tests.
 func WithClock(now func() time.Time) Option {
 	return func(m *Manager) error { m.now = now; return nil }
 }
@@ -150,7 +153,8 @@ func (m *Manager) Update(fn func(tx *Tx) error) error {
 	}
 	return u.Update(func(tx *Tx) error {
 		tx.plugin, tx.isDynamic = m.Plugin, m.IsDynamicPrivilege
-		return fn(tx)
+		tx.now = m.now
+		return m.logRefusal(fn(tx))
 	})
 }
 
@@ -268,6 +272,14 @@ func (m *Manager) ConnectionVerification(ctx context.Context, req LoginRequest) 
 		connState: req.ConnState,
 	}
 	s.validator, _ = state.(authplugin.SessionValidator)
+	if m.passwordExpired(u, now) {
+		// MySQL's sandbox mode: the login succeeds, and the session may
+		// only change its password (Session.PasswordExpired).
+		s.expiredRow = u
+		s.sandbox.Store(true)
+		m.log.LogAttrs(ctx, slog.LevelInfo, "login with an expired password: sandbox mode",
+			slog.String("user", req.User), slog.String("client", c.host()), slog.String("account", u.Account.String()))
+	}
 	roles := e.defaultRoles
 	if ra, ok := state.(authplugin.RoleActivator); ok {
 		roles = ra.ActivateRoles(sortedKeys(e.roles), slices.Clone(e.defaultRoles))

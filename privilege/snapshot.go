@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/authplug/authplug/priv"
 )
@@ -22,6 +23,18 @@ type User struct {
 	// tracking. PasswordLockDays < 0 is UNBOUNDED.
 	FailedLoginAttempts int `json:"failed_login_attempts,omitempty"`
 	PasswordLockDays    int `json:"password_lock_days,omitempty"`
+	// PasswordExpired is PASSWORD EXPIRE: the password must be changed
+	// before the account can do anything else. Changing it clears this.
+	PasswordExpired bool `json:"password_expired,omitempty"`
+	// PasswordLifetimeDays is PASSWORD EXPIRE DEFAULT (0: the manager's
+	// default lifetime), NEVER (-1) or INTERVAL n DAY (n > 0), counted from
+	// PasswordChanged.
+	PasswordLifetimeDays int `json:"password_lifetime,omitempty"`
+	// PasswordChanged is when the credential was last set. Rows saved
+	// before it existed count as changed when they were loaded.
+	PasswordChanged time.Time `json:"password_changed,omitzero"`
+	// RequireCurrent is PASSWORD REQUIRE CURRENT [DEFAULT | OPTIONAL].
+	RequireCurrent RequireCurrent `json:"password_require_current,omitempty"`
 }
 
 // entry is one account in a snapshot. Every field is immutable once the

@@ -1,13 +1,13 @@
 package privilege
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/authplug/authplug/authplugin"
 	"github.com/authplug/authplug/mysqlerr"
@@ -86,6 +86,7 @@ type Tx struct {
 	// set by Manager.Update; nil in a raw MemStore.Update
 	plugin    func(name string) *authplugin.AuthPlugin
 	isDynamic func(name string) bool
+	now       func() time.Time // the manager's clock, for PasswordChanged
 
 	definers      map[DefinedObject]Definer
 	definersOwned bool // copied from base in this transaction
@@ -93,6 +94,18 @@ type Tx struct {
 
 func newTx(base *Snapshot) *Tx {
 	return &Tx{base: base, users: maps.Clone(base.users), owned: map[*entry]bool{}, names: map[string]bool{}, definers: base.definers}
+}
+
+// clock is the time a change happens at: the manager's clock, or the
+// system's in a raw MemStore.Update. It is in UTC without a monotonic
+// reading, as it reads back from a saved file, so a loaded row equals the
+// one saved.
+func (tx *Tx) clock() time.Time {
+	now := time.Now
+	if tx.now != nil {
+		now = tx.now
+	}
+	return now().UTC().Round(0)
 }
 
 func (tx *Tx) commit() *Snapshot {
@@ -113,10 +126,6 @@ func (tx *Tx) commit() *Snapshot {
 	}
 	return s
 }
-
-// Snapshot is the state the transaction would publish now: reads inside the
-// transaction see its own changes.
-func (tx *Tx) Snapshot() *Snapshot { return tx.commit() }
 
 // mutable returns a's entry, copied once per transaction; nil if a does not
 // exist.
@@ -144,55 +153,6 @@ func (tx *Tx) mustExist(op string, a priv.Account) (*entry, error) {
 	return e, nil
 }
 
-// Credential is how an account authenticates: a plugin, and either a
-// password the plugin turns into the stored string (IDENTIFIED BY) or the
-// stored string itself (IDENTIFIED ... AS).
-type Credential struct {
-	Plugin     string
-	password   string
-	authString string
-	byPassword bool
-}
-
-// IdentifiedBy is IDENTIFIED WITH plugin BY 'password'.
-func IdentifiedBy(plugin, password string) Credential {
-	return Credential{Plugin: plugin, password: password, byPassword: true}
-}
-
-// IdentifiedAs is IDENTIFIED WITH plugin AS 'authString'.
-func IdentifiedAs(plugin, authString string) Credential {
-	return Credential{Plugin: plugin, authString: authString}
-}
-
-func (tx *Tx) authString(c Credential) (s string, err error) {
-	if tx.plugin == nil {
-		if c.byPassword {
-			return "", errors.New("privilege: IDENTIFIED BY needs the plugins: use Manager.Update")
-		}
-		return c.authString, nil
-	}
-	p := tx.plugin(c.Plugin)
-	if p == nil {
-		return "", mysqlerr.PluginNotLoaded(c.Plugin)
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("auth plugin %q panicked: %v", c.Plugin, r)
-		}
-	}()
-	if c.byPassword {
-		s, ok := p.GenerateAuthString(c.password)
-		if !ok {
-			return "", mysqlerr.NotValidPassword()
-		}
-		return s, nil
-	}
-	if !p.ValidateAuthString(c.authString) {
-		return "", mysqlerr.PasswordFormat()
-	}
-	return c.authString, nil
-}
-
 // UserOption sets an account attribute in CreateUser and AlterUser.
 type UserOption func(*User)
 
@@ -217,7 +177,7 @@ func (tx *Tx) CreateUser(a priv.Account, cred Credential, opts ...UserOption) er
 	if err != nil {
 		return err
 	}
-	u := &User{Account: a, Plugin: cred.Plugin, AuthString: s}
+	u := &User{Account: a, Plugin: cred.Plugin, AuthString: s, PasswordChanged: tx.clock()}
 	for _, o := range opts {
 		o(u)
 	}
@@ -256,7 +216,9 @@ func alteredUser(u *User, opts ...UserOption) *User {
 	return &c
 }
 
-// SetCredential is ALTER USER ... IDENTIFIED and SET PASSWORD.
+// SetCredential is ALTER USER ... IDENTIFIED and SET PASSWORD. A new
+// credential is a changed password: it is no longer expired, and its
+// lifetime starts again.
 func (tx *Tx) SetCredential(a priv.Account, cred Credential) error {
 	if tx.users[a] == nil {
 		return mysqlerr.CannotUser("ALTER USER", a.String())
@@ -266,7 +228,11 @@ func (tx *Tx) SetCredential(a priv.Account, cred Credential) error {
 		return err
 	}
 	e := tx.mutable(a)
-	e.user = alteredUser(e.user, func(u *User) { u.Plugin, u.AuthString = cred.Plugin, s })
+	now := tx.clock()
+	e.user = alteredUser(e.user, func(u *User) {
+		u.Plugin, u.AuthString = cred.Plugin, s
+		u.PasswordExpired, u.PasswordChanged = false, now
+	})
 	return nil
 }
 

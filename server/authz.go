@@ -207,16 +207,6 @@ func executeCheck(who principal, db, proc string) error {
 		a.User, a.Host, db, proc)
 }
 
-func splitMask(p priv.Mask) []priv.Mask {
-	var out []priv.Mask
-	for b := priv.Mask(1); b != 0 && b <= p; b <<= 1 {
-		if p&b != 0 {
-			out = append(out, b)
-		}
-	}
-	return out
-}
-
 // visible is MySQL's rule for USE and SHOW: any privilege on the object.
 func (a authz) visible(ctx *sql.Context, who principal, info ast.AuthInformation) error {
 	names := info.TargetNames

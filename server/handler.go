@@ -12,6 +12,7 @@ import (
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
+	"github.com/authplug/authplug/account"
 	"github.com/authplug/authplug/extension"
 	"github.com/authplug/authplug/mysqlerr"
 	"github.com/authplug/authplug/priv"
@@ -97,17 +98,33 @@ func (h *handler) ComResetConnection(c *mysql.Conn) error {
 // either.
 func lapsed(sess *privilege.Session) error { return sess.Validate() }
 
-// usable is lapsed, and, while the session acts as another account, that
-// its own may still do so (REVOKE PROXY ends an open EXECUTE AS at the next
-// statement, with 1227). REVERT is the one statement it lets through.
+// usable is lapsed; then, for a session that logged in with an expired
+// password (sandbox mode), MySQL's 1820 for every statement but account
+// statements, which package account judges (only changing one's own
+// password passes), and SET, which MySQL 8.0 allows there (what a SET
+// would read is still refused: RequestVerification is 1820 in sandbox
+// mode); and, while the session acts as another account, that its own may
+// still do so (REVOKE PROXY ends an open EXECUTE AS at the next statement,
+// with 1227). REVERT is the one statement it lets through.
 func usable(sess *privilege.Session, query string) error {
 	if err := lapsed(sess); err != nil {
+		return err
+	}
+	if err := sess.PasswordExpired(); err != nil && !sandboxAllows(query) {
 		return err
 	}
 	if isRevert(query) {
 		return nil
 	}
 	return sess.ActingAllowed()
+}
+
+// sandboxAllows reports whether query may run in sandbox mode as far as
+// the host is concerned: account statements, of which package account
+// lets through only a change of one's own password. SET statements are
+// refused too, as in MySQL 8.0.27 and later.
+func sandboxAllows(query string) bool {
+	return statementKind(query) == kindAccount
 }
 
 // ComInitDB makes db the current database: COM_INIT_DB, and the database a
@@ -132,6 +149,12 @@ func (h *handler) ComInitDB(c *mysql.Conn, db string) error {
 
 func (h *handler) initDB(c *mysql.Conn, cn *conn, db string) error {
 	if err := lapsed(cn.sess); err != nil {
+		return err
+	}
+	// MySQL refuses COM_INIT_DB in sandbox mode. vitess also applies the
+	// handshake's database through here, so such a login fails with 1820
+	// where MySQL would log in with the database set.
+	if err := cn.sess.PasswordExpired(); err != nil {
 		return err
 	}
 	if db != "" && !isInfoSchema(db) && !cn.sess.HasAnyPrivilege(db, "") {
@@ -304,11 +327,8 @@ func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *my
 
 // account runs an account statement through authplug's store.
 func (h *handler) account(ctx context.Context, c *mysql.Conn, cn *conn, query string, callback mysql.ResultSpoolFn) error {
-	res, text, err := h.s.execAccount(ctx, cn.sess, h.s.currentDB(c), query)
-	if text == "" {
-		text = redact(query) // the statement did not parse
-	}
-	h.emit(stmtOf(ctx), c, text, 0, err)
+	res, err := h.s.execAccount(ctx, cn.sess, h.s.currentDB(c), query)
+	h.emit(stmtOf(ctx), c, redact(query), 0, err)
 	if err != nil {
 		return err
 	}
@@ -318,7 +338,7 @@ func (h *handler) account(ctx context.Context, c *mysql.Conn, cn *conn, query st
 // auditText is a statement's text as extensions see it: the passwords of
 // account statements, EXECUTE AS ones included, are redacted.
 func auditText(query string) string {
-	if statementKind(query) != kindEngine || containsFold(query, "identified") || containsFold(query, "password") {
+	if statementKind(query) != kindEngine || account.MayHoldSecret(query) {
 		return redact(query)
 	}
 	return query

@@ -12,6 +12,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 
+	"github.com/authplug/authplug/account"
 	"github.com/authplug/authplug/mysqlerr"
 	"github.com/authplug/authplug/priv"
 )
@@ -34,7 +35,7 @@ var errExecuteAsSyntax = errors.New("EXECUTE AS takes one account name: EXECUTE 
 // parseExecuteAs splits "EXECUTE AS account [statement]". ok is false when
 // query is not an EXECUTE AS statement at all.
 func parseExecuteAs(query string) (target priv.Account, stmt string, ok bool, err error) {
-	w := firstWords(query, 2)
+	w := account.Keywords(query, 2)
 	if w[0] != "EXECUTE" || w[1] != "AS" {
 		return priv.Account{}, "", false, nil
 	}
@@ -133,7 +134,7 @@ func accountPart(s string) (name, rest string, err error) {
 }
 
 func isRevert(query string) bool {
-	w := firstWords(query, 2)
+	w := account.Keywords(query, 2)
 	return w[0] == "REVERT" && strings.TrimSpace(strings.TrimRight(strings.TrimSpace(skipWordsCI(query, "REVERT")), ";")) == ""
 }
 

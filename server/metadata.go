@@ -117,6 +117,9 @@ func (m metadata) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter,
 // filtered by the session's privileges.
 func (m metadata) infoSchemaTable(ctx *sql.Context, n *plan.ResolvedTable, row sql.Row) (sql.RowIter, error) {
 	v := m.s.viewer(ctx)
+	if infoSchemaRules[strings.ToLower(n.Name())].kind == isGrantee {
+		return sql.RowsToRowIter(v.privilegeRows(n.Name(), n.Schema())...), nil
+	}
 	if v.all {
 		return nil, nil
 	}
@@ -871,6 +874,7 @@ const (
 	isTwoTables                 // schema, table, schema, table: a view and a table it uses
 	isCheck                     // schema, constraint name: the table the check belongs to
 	isProcessList               // connection id, user: own rows, or every row with PROCESS
+	isGrantee                   // made from authplug's store (privilegeRows), not filtered
 )
 
 // infoSchemaRules classifies every information_schema table of the engine
@@ -887,8 +891,8 @@ var infoSchemaRules = func() map[string]isRule {
 		"engines", "keywords", "plugins", "resource_groups", "st_spatial_reference_systems",
 		"st_units_of_measure", "optimizer_trace", "profiling", "tablespaces", "tablespaces_extensions")
 	set(isRule{kind: isHidden}, "administrable_role_authorizations", "applicable_roles", "enabled_roles",
-		"role_column_grants", "role_routine_grants", "role_table_grants", "column_privileges",
-		"schema_privileges", "table_privileges", "user_privileges", "user_attributes")
+		"role_column_grants", "role_routine_grants", "role_table_grants", "user_attributes")
+	set(isRule{kind: isGrantee}, "column_privileges", "schema_privileges", "table_privileges", "user_privileges")
 	set(isRule{kind: isDB, cols: []string{"SCHEMA_NAME"}}, "schemata", "schemata_extensions")
 	set(isRule{kind: isTable, cols: []string{"TABLE_SCHEMA", "TABLE_NAME"}},
 		"tables", "tables_extensions", "statistics", "key_column_usage", "table_constraints",
@@ -1083,6 +1087,123 @@ func (v *viewer) checkOwners() map[checkKey][]string {
 			for _, c := range checks {
 				k := checkKey{strings.ToLower(d.Name()), strings.ToLower(c.Name)}
 				out[k] = append(out[k], t.Name())
+			}
+		}
+	}
+	return out
+}
+
+// The information_schema privilege tables (USER_PRIVILEGES,
+// SCHEMA_PRIVILEGES, TABLE_PRIVILEGES, COLUMN_PRIVILEGES) are made from
+// authplug's store: the engine fills them from its own grant tables, which
+// authplug does not use. MySQL 8's rules: one row per privilege held
+// directly (not through roles) at the table's level, GRANT OPTION shown as
+// IS_GRANTABLE rather than as a row, an account with no global privilege
+// shown with USAGE, and dynamic privileges in USER_PRIVILEGES. An account
+// sees its own rows (the account acted as); SELECT on the mysql schema
+// shows every account's.
+
+// grantRow is one row of a privilege table, by column.
+type grantRow struct {
+	grantee, schema, table, column, privilege string
+	grantable                                 bool
+}
+
+// privilegeRows makes the rows of one privilege table in the order of sch.
+func (v *viewer) privilegeRows(table string, sch sql.Schema) []sql.Row {
+	if v.none {
+		return nil
+	}
+	snap := v.s.mgr.Snapshot()
+	var accounts []privilege.AccountData
+	if v.all || v.allows(mysqlSchemaName, "", "", priv.Select) {
+		accounts = snap.Data().Accounts
+	} else if ad, ok := snap.Account(v.sess.Account()); ok {
+		accounts = []privilege.AccountData{ad}
+	}
+	var rows []sql.Row
+	for _, ad := range accounts {
+		for _, g := range grantRows(strings.ToLower(table), ad) {
+			r := make(sql.Row, len(sch))
+			for i, c := range sch {
+				switch strings.ToUpper(c.Name) {
+				case "GRANTEE":
+					r[i] = g.grantee
+				case "TABLE_CATALOG":
+					r[i] = "def"
+				case "TABLE_SCHEMA":
+					r[i] = g.schema
+				case "TABLE_NAME":
+					r[i] = g.table
+				case "COLUMN_NAME":
+					r[i] = g.column
+				case "PRIVILEGE_TYPE":
+					r[i] = g.privilege
+				case "IS_GRANTABLE":
+					r[i] = "NO"
+					if g.grantable {
+						r[i] = "YES"
+					}
+				}
+			}
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}
+
+// grantRows are an account's rows of one privilege table.
+func grantRows(table string, ad privilege.AccountData) []grantRow {
+	grantee := ad.Account.String()
+	var out []grantRow
+	each := func(m priv.Mask, base grantRow) {
+		base.grantee, base.grantable = grantee, m&priv.GrantOption != 0
+		for _, name := range (m &^ priv.GrantOption).Names() {
+			g := base
+			g.privilege = name
+			out = append(out, g)
+		}
+	}
+	// A column's privileges are grantable with GRANT OPTION on its table.
+	tableGrant := map[[2]string]priv.Mask{}
+	for _, g := range ad.Grants {
+		if g.Level() == priv.Table {
+			tableGrant[[2]string{g.DB, g.Table}] = g.Privs
+		}
+	}
+	switch table {
+	case "user_privileges":
+		var global priv.Mask
+		for _, g := range ad.Grants {
+			if g.Level() == priv.Global {
+				global = g.Privs
+			}
+		}
+		if global&^priv.GrantOption == 0 {
+			out = append(out, grantRow{grantee: grantee, privilege: "USAGE", grantable: global&priv.GrantOption != 0})
+		} else {
+			each(global, grantRow{})
+		}
+		for _, d := range ad.Dynamic {
+			out = append(out, grantRow{grantee: grantee, privilege: d.Name, grantable: d.WithGrant})
+		}
+	case "schema_privileges":
+		for _, g := range ad.Grants {
+			if g.Level() == priv.Database {
+				each(g.Privs, grantRow{schema: g.DB})
+			}
+		}
+	case "table_privileges":
+		for _, g := range ad.Grants {
+			if g.Level() == priv.Table {
+				each(g.Privs, grantRow{schema: g.DB, table: g.Table})
+			}
+		}
+	case "column_privileges":
+		for _, g := range ad.Grants {
+			if g.Level() == priv.Column {
+				m := g.Privs&^priv.GrantOption | tableGrant[[2]string{g.DB, g.Table}]&priv.GrantOption
+				each(m, grantRow{schema: g.DB, table: g.Table, column: g.Column})
 			}
 		}
 	}

@@ -708,14 +708,14 @@ func showTableRule(w *walker, n sql.Node) error {
 	if isShowCreate {
 		wanted = priv.AllTable &^ priv.GrantOption
 	}
-	for _, p := range splitMask(wanted) {
+	for _, p := range wanted.Split() {
 		if w.who.verify(r.db, r.table, "", p) == nil {
 			return nil
 		}
 	}
 	if !isShowCreate && w.who.columnGrants() {
 		for _, c := range schema {
-			for _, p := range splitMask(priv.AllColumn) {
+			for _, p := range priv.AllColumn.Split() {
 				if w.who.verify(r.db, r.table, c.Name, p) == nil {
 					return nil
 				}

@@ -62,7 +62,7 @@ func (p definerPrincipal) verifyDynamic(name string) error {
 }
 
 func (p definerPrincipal) anyOn(db, table string) bool {
-	for _, m := range splitMask(priv.AllTable) {
+	for _, m := range priv.AllTable.Split() {
 		if p.m.RequestVerificationWithUser(p.a, db, table, "", m) == nil {
 			return true
 		}
@@ -78,7 +78,7 @@ func (p definerPrincipal) named() priv.Account   { return p.a }
 // wider levels), each on its own, so that a refusal names the missing one
 // (REPLACE needs INSERT and DELETE).
 func verifyEach(who principal, db, table string, p priv.Mask) error {
-	for _, one := range splitMask(p) {
+	for _, one := range p.Split() {
 		if err := who.verify(db, table, "", one); err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
 
+	"github.com/authplug/authplug/account"
 	"github.com/authplug/authplug/authplugin"
 	"github.com/authplug/authplug/extension"
 	"github.com/authplug/authplug/priv"
@@ -72,6 +74,7 @@ type Server struct {
 	log          *slog.Logger
 	store        *privilege.MemStore
 	mgr          *privilege.Manager
+	accounts     *account.Executor
 	engine       *sqle.Engine
 	pro          *memory.DbProvider
 	gms          *gmsserver.Server
@@ -148,6 +151,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.accounts = account.New(s.mgr)
 	if !found {
 		if err := s.createRoot(); err != nil {
 			return nil, err
@@ -166,10 +170,18 @@ func New(cfg Config) (*Server, error) {
 		s.log.Info("generated a self-signed TLS certificate", "dir", cfg.DataDir)
 	}
 
-	pro := memory.NewDBProvider(cfg.Databases...)
+	for _, d := range cfg.Databases {
+		if isMySQLSchema(d.Name()) {
+			return nil, fmt.Errorf("database %q: the mysql schema is authplug's view of its grants (mysqlschema.go)", d.Name())
+		}
+	}
+	// The grant tables come from authplug's store, and only from it: the
+	// engine's own (mysql_db) are never enabled.
+	pro := memory.NewDBProvider(append(slices.Clone(cfg.Databases), mysqlSchema{s})...)
 	s.pro = pro
 	s.engine = newEngine(provider{DbProvider: pro, s: s}, authzFactory{s})
 	s.engine.Analyzer.ExecBuilder = s.metadataBuilder() // listings filtered by privilege (metadata.go)
+	s.engine.Analyzer.ExecBuilder = readOnlyMySQL{next: s.engine.Analyzer.ExecBuilder}
 	// Every plan is authorized where it is turned into rows (planauth.go).
 	s.engine.Analyzer.ExecBuilder = authorizingBuilder{s: s, next: s.engine.Analyzer.ExecBuilder}
 	if err := bindTriggersInTheirDatabase(s.engine.Analyzer); err != nil {

@@ -1,10 +1,13 @@
 package oauth
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
 )
 
 // Binding is what an account's AS string says about the tokens that may log
@@ -33,20 +36,39 @@ const (
 	scopesOptional = "optional"
 )
 
-// ParseBinding reads an AS string strictly: malformed JSON, unknown keys,
-// trailing data and wrongly typed values are errors.
+// ParseBinding reads an AS string strictly: malformed JSON, unknown keys
+// (matched exactly, case included), trailing data and wrongly typed values
+// are errors. An error is the reason CREATE USER shows its author, so it
+// says what is wrong and what is expected.
 func ParseBinding(s string) (Binding, error) {
 	var b Binding
-	dec := json.NewDecoder(bytes.NewReader([]byte(s)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&b); err != nil {
-		return Binding{}, fmt.Errorf("oauth binding: %w", err)
+	type field struct {
+		dst  any
+		want string
 	}
-	if dec.More() {
-		return Binding{}, errors.New("oauth binding: trailing data after the JSON object")
+	fields := map[string]field{
+		"issuer":       {&b.Issuer, "a string"},
+		"claim":        {&b.Claim, "a string"},
+		"audience":     {&b.Audience, "a string"},
+		"bound_claims": {&b.BoundClaims, "an object"},
+		"scopes":       {&b.Scopes, "a string"},
+	}
+	raw, err := bindingObject(s)
+	if err != nil {
+		return Binding{}, err
+	}
+	// Sorted, so that a string with several faults always gets one reason.
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
+		f, ok := fields[k]
+		if !ok {
+			return Binding{}, fmt.Errorf("unknown key %q (the keys are issuer, claim, audience, bound_claims and scopes)", k)
+		}
+		if err := json.Unmarshal(raw[k], f.dst); err != nil {
+			return Binding{}, fmt.Errorf("%s must be %s", k, f.want)
+		}
 	}
 	if b.Issuer == "" {
-		return Binding{}, errors.New("oauth binding: issuer is required")
+		return Binding{}, errors.New("issuer is required")
 	}
 	if b.Claim == "" {
 		b.Claim = "sub"
@@ -56,14 +78,38 @@ func ParseBinding(s string) (Binding, error) {
 		b.Scopes = scopesRequired
 	case scopesRequired, scopesOptional:
 	default:
-		return Binding{}, fmt.Errorf("oauth binding: scopes must be %q or %q", scopesRequired, scopesOptional)
+		return Binding{}, fmt.Errorf("scopes must be %q or %q", scopesRequired, scopesOptional)
 	}
-	for k, v := range b.BoundClaims {
-		if _, err := allowedValues(v); err != nil {
-			return Binding{}, fmt.Errorf("oauth binding: bound claim %q: %w", k, err)
+	for _, k := range slices.Sorted(maps.Keys(b.BoundClaims)) {
+		if _, err := allowedValues(b.BoundClaims[k]); err != nil {
+			return Binding{}, fmt.Errorf("bound claim %q: %w", k, err)
 		}
 	}
 	return b, nil
+}
+
+// bindingObject splits an AS string into its top-level members.
+func bindingObject(s string) (map[string]json.RawMessage, error) {
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(strings.NewReader(s))
+	err := dec.Decode(&raw)
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil, errors.New(`empty: give a JSON object such as {"issuer":"..."}`)
+	case errors.As(err, &syntax):
+		return nil, fmt.Errorf("malformed JSON at byte %d: %w", syntax.Offset, err)
+	case errors.As(err, &typ):
+		return nil, fmt.Errorf("must be a JSON object, not a JSON %s", typ.Value)
+	case err != nil:
+		return nil, fmt.Errorf("malformed JSON: %w", err)
+	}
+	// Token, not More: More misses a stray closing } or ].
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("trailing data after the JSON object")
+	}
+	return raw, nil
 }
 
 // allowedValues is a bound claim's value or list of values.

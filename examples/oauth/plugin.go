@@ -140,11 +140,10 @@ func NewPlugin(cfg Config) (*authplugin.AuthPlugin, error) {
 		RequiredClientSidePlugin: authplugin.ClearPasswordName,
 		AuthenticateUser:         p.authenticate,
 		// Token accounts have no password: IDENTIFIED ... BY is refused.
-		GenerateAuthString: func(string) (string, bool) { return "", false },
-		ValidateAuthString: func(s string) bool {
-			b, err := ParseBinding(s)
-			return err == nil && (cfg.Issuer == "" || b.Issuer == cfg.Issuer)
-		},
+		GenerateAuthString:     func(string) (string, bool) { return "", false },
+		ExplainPassword:        func(string) error { return errNoPassword },
+		ValidateAuthString:     func(s string) bool { return p.checkBinding(s) == nil },
+		ExplainAuthString:      p.checkBinding,
 		VerifyPrivilege:        p.verifyPrivilege,
 		VerifyDynamicPrivilege: p.verifyDynamic,
 	}, nil
@@ -155,13 +154,29 @@ type plugin struct {
 	v   *verifier
 }
 
+// errNoPassword explains the refusal of IDENTIFIED ... BY.
+var errNoPassword = errors.New(PluginName + ` accounts have no password: bind one with IDENTIFIED WITH ` + PluginName + ` AS '{"issuer":"..."}'`)
+
+// checkBinding accepts an AS string that parses and names the issuer the
+// server trusts; its error is the reason CREATE USER reports.
+func (p *plugin) checkBinding(s string) error {
+	b, err := ParseBinding(s)
+	if err != nil {
+		return err
+	}
+	if p.cfg.Issuer != "" && b.Issuer != p.cfg.Issuer {
+		return fmt.Errorf("issuer must be the one the server trusts: %s", p.cfg.Issuer)
+	}
+	return nil
+}
+
 func (p *plugin) authenticate(ctx context.Context, req authplugin.AuthenticateRequest) (any, error) {
 	if !req.SecureTransport {
 		return nil, authplugin.ErrInsecureTransport
 	}
 	b, err := ParseBinding(req.StoredPwd)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("oauth: account binding: %w", err)
 	}
 	claims, err := p.v.verify(p.cfg.Keys.KeyfuncCtx(ctx), req.InputPwd, req.User, b)
 	if err != nil {

@@ -207,28 +207,64 @@ func TestBoundClaimsAndOptionalScopes(t *testing.T) {
 	assert.Equal(t, uint16(1045), mysqlerr.Code(err))
 }
 
+// Every refused binding is 1827 with the reason, which is logged too.
 func TestAccountBindingsAreStrict(t *testing.T) {
 	p, keys := newIDP(t)
 	k := kit(t, p, keys)
-	for _, as := range []string{
-		`not json`,
-		`{}`,
-		`{"issuer":"x","unknown":1}`,
-		`{"issuer":"x"} trailing`,
-		`{"issuer":"x","scopes":"maybe"}`,
-		`{"issuer":"x","bound_claims":{"t":1}}`,
-		`{"issuer":"x","bound_claims":{"t":[]}}`,
-		`{"issuer":5}`,
+	for _, c := range []struct{ as, reason string }{
+		{``, `empty: give a JSON object such as {"issuer":"..."}`},
+		{`not json`, "malformed JSON at byte 2: invalid character 'o' in literal null (expecting 'u')"},
+		{`{"issuer":`, "malformed JSON: unexpected EOF"},
+		{`5`, "must be a JSON object, not a JSON number"},
+		{`["issuer"]`, "must be a JSON object, not a JSON array"},
+		{`{}`, "issuer is required"},
+		{`null`, "issuer is required"},
+		{`{"issuer":""}`, "issuer is required"},
+		{`{"issuer":"x","unknown":1}`, `unknown key "unknown" (the keys are issuer, claim, audience, bound_claims and scopes)`},
+		{`{"Issuer":"x"}`, `unknown key "Issuer"`},
+		{`{"issuer":"x"} trailing`, "trailing data after the JSON object"},
+		{`{"issuer":"x"}}`, "trailing data after the JSON object"},
+		{`{"issuer":"x","scopes":"maybe"}`, `scopes must be "required" or "optional"`},
+		{`{"issuer":"x","bound_claims":{"t":1}}`, `bound claim "t": must be a string or a list of strings`},
+		{`{"issuer":"x","bound_claims":{"t":[]}}`, `bound claim "t": empty list`},
+		{`{"issuer":"x","bound_claims":{"t":[1]}}`, `bound claim "t": must be a list of strings`},
+		{`{"issuer":"x","bound_claims":[]}`, "bound_claims must be an object"},
+		{`{"issuer":5}`, "issuer must be a string"},
+		{`{"issuer":"x","claim":true}`, "claim must be a string"},
+		{`{"issuer":"x","audience":["a"]}`, "audience must be a string"},
+		{`{"issuer":"x","scopes":1}`, "scopes must be a string"},
 	} {
 		err := k.Exec(func(tx *privilege.Tx) error {
-			return tx.CreateUser(plugintest.Account("x"), privilege.IdentifiedAs(PluginName, as))
+			return tx.CreateUser(plugintest.Account("x"), privilege.IdentifiedAs(PluginName, c.as))
 		})
-		assert.Equal(t, uint16(1827), mysqlerr.Code(err), "AS %s", as)
+		assert.Equal(t, uint16(1827), mysqlerr.Code(err), "AS %s", c.as)
+		assert.ErrorContains(t, err, "The password hash doesn't have the expected format: "+c.reason, "AS %s", c.as)
+		_, perr := ParseBinding(c.as)
+		assert.Contains(t, k.Logs(), strings.ReplaceAll(perr.Error(), `"`, `\"`), "the reason is logged")
 	}
 	err := k.Exec(func(tx *privilege.Tx) error {
 		return tx.CreateUser(plugintest.Account("x"), privilege.IdentifiedBy(PluginName, "a password"))
 	})
 	assert.Equal(t, uint16(1819), mysqlerr.Code(err), "token accounts have no password")
+	assert.ErrorContains(t, err, `requirements: authentication_oauth accounts have no password: bind one with IDENTIFIED WITH authentication_oauth AS '{"issuer":"..."}'`)
+	assert.NotContains(t, err.Error(), "a password")
+	assert.NotContains(t, k.Logs(), "a password")
+}
+
+func TestBindingMustNameTheTrustedIssuer(t *testing.T) {
+	p, keys := newIDP(t)
+	plug, err := NewPlugin(Config{Keys: keys, Audience: audience, Issuer: issuer, Now: func() time.Time { return p.now }})
+	require.NoError(t, err)
+	k := plugintest.New(t, plug)
+	err = k.Exec(func(tx *privilege.Tx) error {
+		return tx.CreateUser(plugintest.Account("x"), privilege.IdentifiedAs(PluginName, `{"issuer":"https://evil.example.com"}`))
+	})
+	assert.Equal(t, uint16(1827), mysqlerr.Code(err))
+	assert.ErrorContains(t, err, "expected format: issuer must be the one the server trusts: "+issuer)
+	assert.Contains(t, k.Logs(), "issuer must be the one the server trusts")
+	assert.NoError(t, k.Exec(func(tx *privilege.Tx) error {
+		return tx.CreateUser(plugintest.Account("x"), privilege.IdentifiedAs(PluginName, aliceAS))
+	}))
 }
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
