@@ -81,6 +81,9 @@ func (x *run) exec(ctx context.Context) (*Result, error) {
 	case *ast.SetPwdStmt:
 		return x.done(x.setPassword(n))
 	case *ast.GrantStmt:
+		if !tableObject(n.ObjectType) {
+			return nil, notSupported("GRANT ON FUNCTION and PROCEDURE")
+		}
 		for _, u := range n.Users {
 			if u.AuthOpt != nil {
 				// MySQL 8 removed GRANT ... IDENTIFIED BY: accounts are
@@ -90,6 +93,9 @@ func (x *run) exec(ctx context.Context) (*Result, error) {
 		}
 		return nil, x.grant(n.Privs, n.Level, userIdentities(n.Users), n.WithGrant, false)
 	case *ast.RevokeStmt:
+		if !tableObject(n.ObjectType) {
+			return nil, notSupported("REVOKE ON FUNCTION and PROCEDURE")
+		}
 		return nil, x.grant(n.Privs, n.Level, userIdentities(n.Users), false, true)
 	case *ast.GrantRoleStmt:
 		return nil, x.roles(n.Roles, n.Users, false)
@@ -124,6 +130,12 @@ func (x *run) done(err error) (*Result, error) {
 		return nil, err
 	}
 	return &Result{Columns: []string{"user", "host", "generated password", "auth_factor"}, Rows: x.generated}, nil
+}
+
+// tableObject: a GRANT or REVOKE names no object type or TABLE; routine
+// grants are not supported.
+func tableObject(t ast.ObjectTypeType) bool {
+	return t == ast.ObjectTypeNone || t == ast.ObjectTypeTable || t == 0
 }
 
 func userIdentities(us []*ast.UserSpec) []*auth.UserIdentity {
@@ -167,6 +179,9 @@ func (x *run) sandboxed() error {
 			return nil
 		}
 	case *ast.AlterUserStmt:
+		if n.CurrentAuth != nil && len(n.Specs) == 0 && !acting(x.sess) {
+			return nil // ALTER USER USER() IDENTIFIED BY ...
+		}
 		if len(n.Specs) == 1 && n.Specs[0].AuthOpt != nil && x.sess.IsOwnAccount(x.account(n.Specs[0].User)) {
 			return nil
 		}
@@ -174,34 +189,76 @@ func (x *run) sandboxed() error {
 	return err
 }
 
-// credential is an IDENTIFIED clause; keep is the account's current plugin,
-// used when the clause names none and the account exists (ALTER USER
-// IDENTIFIED BY keeps the plugin).
-func (x *run) credential(a priv.Account, opt *ast.AuthOption, keep string) (privilege.Credential, error) {
-	if opt == nil {
-		return privilege.IdentifiedAs(authplugin.CachingSHA2PasswordName, ""), nil
-	}
-	plugin := strings.ToLower(opt.AuthPlugin)
-	if plugin == "" {
+func acting(s *privilege.Session) bool {
+	_, ok := s.Impersonating()
+	return ok
+}
+
+// newCredential is an IDENTIFIED clause made ready before the statement's
+// transaction: the plugin's work (hashing a password) is done outside the
+// store's lock, so a slow hash stalls no other account change.
+type newCredential struct {
+	cred      privilege.Credential
+	generated string // the password RANDOM PASSWORD made, "" otherwise
+	keeps     bool   // the clause names no plugin: the account's is kept
+}
+
+// prepare readies opt for account a; keep is a's current plugin, used when
+// the clause names none (ALTER USER ... IDENTIFIED BY keeps the plugin).
+func (x *run) prepare(opt *ast.AuthOption, keep string) (newCredential, error) {
+	nc := newCredential{keeps: opt != nil && opt.AuthPlugin == ""}
+	plugin := authplugin.CachingSHA2PasswordName
+	switch {
+	case opt != nil && opt.AuthPlugin != "":
+		plugin = strings.ToLower(opt.AuthPlugin)
+	case keep != "":
 		plugin = keep
 	}
-	if plugin == "" {
-		plugin = authplugin.CachingSHA2PasswordName
-	}
+	var c privilege.Credential
 	switch {
+	case opt == nil:
+		c = privilege.IdentifiedAs(plugin, "")
 	case opt.ByAuthString && x.st.IsRandom(opt.AuthString):
 		pw, err := randomPassword()
 		if err != nil {
-			return privilege.Credential{}, err
+			return nc, err
 		}
-		x.generated = append(x.generated, []string{a.User, a.Host, pw, "1"})
-		return privilege.IdentifiedBy(plugin, pw), nil
+		nc.generated = pw
+		c = privilege.IdentifiedBy(plugin, pw)
 	case opt.ByAuthString:
-		return privilege.IdentifiedBy(plugin, opt.AuthString), nil
+		c = privilege.IdentifiedBy(plugin, opt.AuthString)
 	case opt.ByHashString:
-		return privilege.IdentifiedAs(plugin, opt.HashString), nil
+		c = privilege.IdentifiedAs(plugin, opt.HashString)
+	default:
+		c = privilege.IdentifiedAs(plugin, "")
 	}
-	return privilege.IdentifiedAs(plugin, ""), nil
+	var err error
+	nc.cred, err = x.e.m.Prepare(c)
+	return nc, err
+}
+
+// store sets a's credential to nc in tx, preparing the clause again (under
+// the lock, a rare path) if a's plugin changed since nc was prepared, and
+// records a generated password for the result. With create, a is a new
+// account made with opts.
+// create makes a new account with opts; otherwise a's credential changes.
+func (x *run) store(tx *privilege.Tx, a priv.Account, opt *ast.AuthOption, nc newCredential, create bool, opts ...privilege.UserOption) error {
+	if u, ok := tx.User(a); ok && nc.keeps && u.Plugin != nc.cred.Plugin {
+		var err error
+		if nc, err = x.prepare(opt, u.Plugin); err != nil {
+			return err
+		}
+	}
+	var err error
+	if create {
+		err = tx.CreateUser(a, nc.cred, opts...)
+	} else {
+		err = tx.SetCredential(a, nc.cred)
+	}
+	if err == nil && nc.generated != "" {
+		x.generated = append(x.generated, []string{a.User, a.Host, nc.generated, "1"})
+	}
+	return err
 }
 
 // userOptions reads the account attributes of CREATE and ALTER USER.

@@ -202,6 +202,19 @@ func TestGrantorRules(t *testing.T) {
 			"s", "SHOW CREATE USER root", mysqlerr.ErDBAccessDenied},
 		{"GRANT ... IDENTIFIED BY is gone in MySQL 8",
 			[]string{"CREATE USER o"}, "root", "GRANT SELECT ON d.* TO o IDENTIFIED BY 'x'", mysqlerr.ErSyntax},
+		{"ROLE_ADMIN does not grant a system account as a role",
+			[]string{"CREATE USER ra IDENTIFIED WITH mysql_native_password BY 'pw'", "GRANT ROLE_ADMIN ON *.* TO ra"},
+			"ra", "GRANT root TO ra", mysqlerr.ErSpecificAccess},
+		{"CREATE USER takes every privilege away",
+			[]string{"CREATE USER da IDENTIFIED WITH mysql_native_password BY 'pw'", "GRANT CREATE USER ON *.* TO da", "CREATE USER o", "GRANT SELECT ON d.* TO o"},
+			"da", "REVOKE ALL PRIVILEGES, GRANT OPTION FROM o", 0},
+		{"but REVOKE ALL ON *.* is an ordinary revoke",
+			[]string{"CREATE USER da IDENTIFIED WITH mysql_native_password BY 'pw'", "GRANT CREATE USER ON *.* TO da", "CREATE USER o"},
+			"da", "REVOKE ALL PRIVILEGES, GRANT OPTION ON *.* FROM o", mysqlerr.ErSpecificAccess},
+		{"routine grants are not supported",
+			[]string{"CREATE USER o"}, "root", "GRANT EXECUTE ON PROCEDURE d.p TO o", mysqlerr.ErNotSupportedYet},
+		{"PASSWORD() is gone in MySQL 8",
+			nil, "root", "SET PASSWORD FOR root = PASSWORD('x')", mysqlerr.ErSyntax},
 		{"REVOKE PROXY reads names holding FROM",
 			[]string{"CREATE USER 'a FROM b'", "CREATE USER 'c FROM d'", "GRANT PROXY ON 'a FROM b' TO 'c FROM d'"},
 			"root", "REVOKE PROXY ON 'a FROM b' FROM 'c FROM d'", 0},
@@ -375,7 +388,7 @@ func TestExpiredPasswordMode(t *testing.T) {
 		_, err := v.exec(e, q)
 		wantCode(t, err, mysqlerr.ErMustChangePassword)
 	}
-	v.must(t, e, "SET PASSWORD = 'fresh'")
+	v.must(t, e, "ALTER USER USER() IDENTIFIED BY 'fresh'")
 	v.must(t, e, "SHOW GRANTS")
 }
 
@@ -413,4 +426,73 @@ func TestRoleAdminOption(t *testing.T) {
 	v.must(t, ad, "GRANT r TO o")
 	_, err := v.exec(root, "GRANT SELECT ON *.* TO o WITH ADMIN OPTION")
 	wantCode(t, err, mysqlerr.ErSyntax)
+}
+
+// A slow hash must not hold the store: while one session's password is
+// being hashed, another's GRANT goes through.
+func TestHashingHoldsNoLock(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	slow := &authplugin.AuthPlugin{
+		Name:                     "slow_test",
+		RequiredClientSidePlugin: authplugin.ClearPasswordName,
+		AuthenticateUser: func(context.Context, authplugin.AuthenticateRequest) (any, error) {
+			return nil, authplugin.ErrWrongPassword
+		},
+		GenerateAuthString: func(pw string) (string, bool) {
+			if pw == "slow" {
+				entered <- struct{}{}
+				<-release
+			}
+			return "h:" + pw, true
+		},
+		ValidateAuthString: func(s string) bool { return strings.HasPrefix(s, "h:") },
+	}
+	k := plugintest.New(t, slow)
+	root := plugintest.Account("root")
+	k.Must(func(tx *privilege.Tx) error {
+		if err := tx.CreateUser(root, privilege.IdentifiedBy(authplugin.NativePasswordName, "pw")); err != nil {
+			return err
+		}
+		return tx.Grant(root, privilege.Object{}, priv.Global.All(), true)
+	})
+	v := &env{k: k, e: account.New(k.Manager)}
+	s := v.login(t, "root")
+	v.must(t, s, "CREATE USER o")
+	done := make(chan error, 1)
+	go func() {
+		_, err := v.exec(s, "CREATE USER slowpoke IDENTIFIED WITH slow_test BY 'slow'")
+		done <- err
+	}()
+	<-entered
+	v.must(t, s, "GRANT SELECT ON d.* TO o") // would wait for release if the hash held the lock
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOverlongPasswordsAreRefusedUnhashed(t *testing.T) {
+	v := newEnv(t)
+	root := v.login(t, "root")
+	long := strings.Repeat("x", privilege.MaxPasswordLen+1)
+	_, err := v.exec(root, "CREATE USER lp IDENTIFIED BY '"+long+"'")
+	wantCode(t, err, mysqlerr.ErNotValidPassword)
+	v.must(t, root, "CREATE USER lp IDENTIFIED WITH mysql_native_password BY 'pw'")
+	_, err = v.exec(v.login(t, "lp"), "SET PASSWORD = 'new' REPLACE '"+long+"'")
+	wantCode(t, err, mysqlerr.ErIncorrectCurrentPassword)
+}
+
+func TestVersionCommentsForALaterServerAreComments(t *testing.T) {
+	v := newEnv(t)
+	root := v.login(t, "root")
+	v.must(t, root, "CREATE USER vc1 /*!99999 , vc2 */", "CREATE USER vc3 /*!80000 , vc4 */")
+	snap := v.k.Manager.Snapshot()
+	for u, want := range map[string]bool{"vc1": true, "vc2": false, "vc3": true, "vc4": true} {
+		if _, ok := snap.User(plugintest.Account(u)); ok != want {
+			t.Errorf("account %s exists = %v, want %v", u, ok, want)
+		}
+	}
+	if got := account.Redact("CREATE USER u IDENTIFIED BY 'x' /*!99999 'S3cret' */"); strings.Contains(got, "S3cret") {
+		t.Errorf("Redact kept a skipped comment: %q", got)
+	}
 }

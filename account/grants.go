@@ -79,7 +79,7 @@ func privParts(elems []*ast.PrivElem, level priv.Level) ([]privPart, error) {
 // REVOKE ALL PRIVILEGES, GRANT OPTION needs CREATE USER. An account
 // holding SYSTEM_USER needs SYSTEM_USER to change.
 func (x *run) grant(elems []*ast.PrivElem, level *ast.GrantLevel, users []*auth.UserIdentity, withGrant, revoke bool) error {
-	if revoke && isRevokeAll(elems, level) {
+	if revoke && x.isRevokeAll(elems) {
 		return x.revokeAll(users)
 	}
 	obj, err := x.object(level)
@@ -187,11 +187,10 @@ func applyPart(tx *privilege.Tx, a priv.Account, obj privilege.Object, p privPar
 	return tx.Grant(a, obj, p.mask, withGrant)
 }
 
-func isRevokeAll(elems []*ast.PrivElem, level *ast.GrantLevel) bool {
-	if level != nil && level.Level != ast.GrantLevelNone {
-		return false
-	}
-	return len(elems) == 2 && elems[0].Priv == tidbmysql.AllPriv && elems[1].Priv == tidbmysql.GrantPriv
+// isRevokeAll is REVOKE ALL [PRIVILEGES], GRANT OPTION FROM ...: no ON
+// clause (TiDB's parser gives it the global level).
+func (x *run) isRevokeAll(elems []*ast.PrivElem) bool {
+	return !x.st.hasOn && len(elems) == 2 && elems[0].Priv == tidbmysql.AllPriv && elems[1].Priv == tidbmysql.GrantPriv
 }
 
 // roles is GRANT role TO user and REVOKE role FROM user.

@@ -1,6 +1,9 @@
 package account
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // A small MySQL tokenizer. TiDB's parser decides what an account statement
 // means; the tokens are for what it cannot do: MySQL 8 clauses its grammar
@@ -11,12 +14,17 @@ import "strings"
 type tokenKind uint8
 
 const (
-	tokSpace  tokenKind = iota // white space, comments, version-comment marks
-	tokWord                    // keywords, plain names, numbers, 0x literals
-	tokString                  // '...' or "..."
-	tokQuoted                  // `...`
-	tokPunct                   // any other byte
+	tokSpace   tokenKind = iota // white space, comments, version-comment marks
+	tokWord                     // keywords, plain names, numbers, 0x literals
+	tokString                   // '...' or "..."
+	tokQuoted                   // `...`
+	tokPunct                    // any other byte
+	tokSkipped                  // a version comment for a later server: a comment
 )
+
+// serverVersion is the MySQL version authplug answers as, for version
+// comments: /*!80100 ... */ is code for it, /*!90000 ... */ a comment.
+const serverVersion = 80099
 
 type token struct {
 	kind tokenKind
@@ -66,8 +74,18 @@ func (l *lexer) next(q string) (token, bool) {
 		kind = tokSpace
 	case strings.HasPrefix(q[i:], "/*!"):
 		i += 3
+		digits := i
 		for i < len(q) && q[i] >= '0' && q[i] <= '9' {
 			i++
+		}
+		if v, err := strconv.Atoi(q[digits:i]); err == nil && i-digits >= 5 && v > serverVersion {
+			if end := strings.Index(q[i:], "*/"); end >= 0 {
+				i += end + 2
+			} else {
+				i = len(q)
+			}
+			kind = tokSkipped
+			break
 		}
 		kind, l.inVersion = tokSpace, true
 	case l.inVersion && strings.HasPrefix(q[i:], "*/"):
@@ -132,7 +150,7 @@ func endOfQuoted(q string, i int, escapes bool) int {
 func significant(ts []token) []int {
 	var out []int
 	for i, t := range ts {
-		if t.kind != tokSpace {
+		if t.kind != tokSpace && t.kind != tokSkipped {
 			out = append(out, i)
 		}
 	}
@@ -157,7 +175,7 @@ func Keywords(query string, n int) []string {
 		switch {
 		case !ok:
 			return out
-		case t.kind == tokSpace || t.text == "(":
+		case t.kind == tokSpace || t.kind == tokSkipped || t.text == "(":
 		case t.kind == tokWord:
 			out[i] = t.upper()
 			i++

@@ -58,6 +58,10 @@ type Statement struct {
 	RequireCurrent RequireCurrent
 	// WithAdmin is GRANT role ... WITH ADMIN OPTION.
 	WithAdmin bool
+	// hasOn: the statement has an ON clause, which tells REVOKE ALL
+	// PRIVILEGES, GRANT OPTION FROM (all of an account's privileges) from
+	// REVOKE ALL, GRANT OPTION ON *.* (its global ones).
+	hasOn bool
 	// random stands in Node for RANDOM PASSWORD: a literal no client can
 	// guess, so a password written by the client is never taken for it.
 	random string
@@ -73,7 +77,7 @@ func (s *Statement) IsRandom(authString string) bool {
 // whose text never holds a secret of the statement.
 func Parse(query string) (*Statement, error) {
 	st, rewritten, err := rewrite(query)
-	if errors.Is(err, errTwoReplace) {
+	if errors.Is(err, errTwoReplace) || errors.Is(err, errRemovedSyntax) {
 		return nil, syntaxError(query)
 	}
 	if err != nil {
@@ -124,8 +128,15 @@ func rewrite(query string) (*Statement, string, error) {
 		st.RevokeProxy = true
 		ts[sig[0]].text = "GRANT"
 	}
+	for i, t := range ts {
+		if t.kind == tokSkipped {
+			ts[i].text = " "
+		}
+	}
 	for k := 0; k < len(sig); k++ {
 		switch word(k) {
+		case "ON":
+			st.hasOn = true
 		case "FROM":
 			if st.RevokeProxy {
 				ts[sig[k]].text = "TO"
@@ -161,6 +172,10 @@ func rewrite(query string) (*Statement, string, error) {
 				return nil, "", notSupported("RETAIN CURRENT PASSWORD")
 			}
 		case "PASSWORD":
+			if setPassword && k > 1 && k+1 < len(sig) && ts[sig[k+1]].text == "(" {
+				// PASSWORD('x'): removed in MySQL 8.
+				return nil, "", errRemovedSyntax
+			}
 			if word(k+1) == "REQUIRE" && word(k+2) == "CURRENT" {
 				n := 3
 				switch word(k + 3) {
@@ -181,6 +196,9 @@ func rewrite(query string) (*Statement, string, error) {
 // errTwoReplace: a statement names REPLACE twice. rewrite must not build
 // the syntax error itself: that redacts the text, which rewrites it again.
 var errTwoReplace = errors.New("two REPLACE clauses")
+
+// errRemovedSyntax: MySQL 5.7 syntax that MySQL 8 no longer reads.
+var errRemovedSyntax = errors.New("syntax removed in MySQL 8")
 
 func nonce() string {
 	b := make([]byte, 16)

@@ -62,9 +62,15 @@ func parseForRedaction(query string) (ast.StmtNode, *Statement) {
 }
 
 // blankSecrets replaces every string or hex literal that follows BY, AS,
-// REPLACE, = or ( with a blank.
+// REPLACE, = or ( with a blank, and empties version comments for a later
+// server.
 func blankSecrets(query string) string {
 	ts := lex(query)
+	for i, t := range ts {
+		if t.kind == tokSkipped { // not code, but may hold anything
+			ts[i].text = "/* */"
+		}
+	}
 	sig := significant(ts)
 	for k := 1; k < len(sig); k++ {
 		t := ts[sig[k]]

@@ -21,9 +21,17 @@ func (x *run) createUser(n *ast.CreateUserStmt) error {
 	if err != nil {
 		return err
 	}
+	creds := make([]newCredential, len(n.Specs))
+	for i, spec := range n.Specs {
+		if !n.IsCreateRole {
+			if creds[i], err = x.prepare(spec.AuthOpt, ""); err != nil {
+				return err
+			}
+		}
+	}
 	return x.update(func(tx *privilege.Tx) error {
 		x.generated = nil
-		for _, spec := range n.Specs {
+		for i, spec := range n.Specs {
 			a := x.account(spec.User)
 			if _, exists := tx.User(a); exists && n.IfNotExists {
 				continue
@@ -34,11 +42,7 @@ func (x *run) createUser(n *ast.CreateUserStmt) error {
 				}
 				continue
 			}
-			cred, err := x.credential(a, spec.AuthOpt, "")
-			if err != nil {
-				return err
-			}
-			if err := tx.CreateUser(a, cred, opts...); err != nil {
+			if err := x.store(tx, a, spec.AuthOpt, creds[i], true, opts...); err != nil {
 				return err
 			}
 		}
@@ -73,9 +77,19 @@ func (x *run) alterUser(n *ast.AlterUserStmt) error {
 			}
 		}
 	}
+	creds := make([]newCredential, len(specs))
+	snap := x.e.m.Snapshot()
+	for i, spec := range specs {
+		if spec.AuthOpt != nil {
+			u, _ := snap.User(x.account(spec.User))
+			if creds[i], err = x.prepare(spec.AuthOpt, u.Plugin); err != nil {
+				return err
+			}
+		}
+	}
 	return x.update(func(tx *privilege.Tx) error {
 		x.generated = nil
-		for _, spec := range specs {
+		for i, spec := range specs {
 			a := x.account(spec.User)
 			u, exists := tx.User(a)
 			if !exists {
@@ -88,11 +102,7 @@ func (x *run) alterUser(n *ast.AlterUserStmt) error {
 				if err := x.checkCurrent(tx, u); err != nil {
 					return err
 				}
-				cred, err := x.credential(a, spec.AuthOpt, u.Plugin)
-				if err != nil {
-					return err
-				}
-				if err := tx.SetCredential(a, cred); err != nil {
+				if err := x.store(tx, a, spec.AuthOpt, creds[i], false); err != nil {
 					return err
 				}
 			} else if x.st.Replace != nil {
@@ -183,6 +193,15 @@ func (x *run) setPassword(n *ast.SetPwdStmt) error {
 			return err
 		}
 	}
+	opt := &ast.AuthOption{ByAuthString: true, AuthString: n.Password}
+	u, ok := x.e.m.Snapshot().User(a)
+	if !ok {
+		return mysqlerr.CannotUser("SET PASSWORD", a.String())
+	}
+	nc, err := x.prepare(opt, u.Plugin)
+	if err != nil {
+		return err
+	}
 	return x.update(func(tx *privilege.Tx) error {
 		x.generated = nil
 		u, ok := tx.User(a)
@@ -192,11 +211,7 @@ func (x *run) setPassword(n *ast.SetPwdStmt) error {
 		if err := x.checkCurrent(tx, u); err != nil {
 			return err
 		}
-		cred, err := x.credential(a, &ast.AuthOption{ByAuthString: true, AuthString: n.Password}, u.Plugin)
-		if err != nil {
-			return err
-		}
-		return tx.SetCredential(a, cred)
+		return x.store(tx, a, opt, nc, false)
 	})
 }
 

@@ -19,6 +19,30 @@ type Credential struct {
 	password   string
 	authString string
 	byPassword bool
+	prepared   bool // authString is the plugin's own output (Manager.Prepare)
+}
+
+// MaxPasswordLen is the longest password IDENTIFIED BY, SET PASSWORD and
+// REPLACE take, in bytes. Password hashes cost more than linear time in the
+// password's length (sha256-crypt is quadratic), so without a cap one
+// statement could keep a core busy for minutes.
+const MaxPasswordLen = 256
+
+// Prepare does c's plugin work (hashing a password, checking an AS string)
+// now, outside any transaction, and returns a credential that a
+// transaction stores without calling the plugin again: a slow hash then
+// holds no lock that other account changes wait for. A refusal is the
+// error the transaction would have returned, logged the same way.
+func (m *Manager) Prepare(c Credential) (Credential, error) {
+	if c.prepared {
+		return c, nil
+	}
+	tx := &Tx{plugin: m.Plugin}
+	s, err := tx.authString(c)
+	if err != nil {
+		return Credential{}, m.logRefusal(err)
+	}
+	return Credential{Plugin: c.Plugin, authString: s, prepared: true}, nil
 }
 
 // IdentifiedBy is IDENTIFIED WITH plugin BY 'password'.
@@ -43,6 +67,13 @@ func (tx *Tx) authString(c Credential) (s string, err error) {
 	p := tx.plugin(c.Plugin)
 	if p == nil {
 		return "", mysqlerr.PluginNotLoaded(c.Plugin)
+	}
+	if c.prepared {
+		return c.authString, nil
+	}
+	if c.byPassword && len(c.password) > MaxPasswordLen {
+		why := fmt.Sprintf("longer than %d bytes", MaxPasswordLen)
+		return "", &refusal{err: mysqlerr.NotValidPasswordReason(why), plugin: c.Plugin, clause: "IDENTIFIED BY", reason: why}
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -141,6 +172,10 @@ func (tx *Tx) CheckCurrentPassword(a priv.Account, current string) (err error) {
 	}
 	if p.VerifyPassword == nil {
 		return mysqlerr.NotSupportedYet("REPLACE of the current password of an account using " + e.user.Plugin)
+	}
+	if len(current) > MaxPasswordLen {
+		// No stored password is this long: refused without hashing it.
+		return mysqlerr.IncorrectCurrentPassword()
 	}
 	defer func() {
 		if r := recover(); r != nil {

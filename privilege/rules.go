@@ -80,15 +80,21 @@ func (s *Session) MayCreateAccount(asRole bool) error {
 }
 
 // MayGrantRole reports whether the session may grant role r (or revoke it):
-// ROLE_ADMIN, or r granted to the session's account WITH ADMIN OPTION.
+// ROLE_ADMIN, or r granted to the session's account WITH ADMIN OPTION. A
+// role that holds SYSTEM_USER needs SYSTEM_USER too (stricter than MySQL):
+// granting it would hand its holder a system account's privileges, and
+// ROLE_ADMIN alone would then reach everything SYSTEM_USER protects.
 func (s *Session) MayGrantRole(r priv.Account) error {
-	if s.RequestDynamicVerification("ROLE_ADMIN", false) == nil {
-		return nil
+	if s.RequestDynamicVerification("ROLE_ADMIN", false) != nil {
+		e := s.m.store.Snapshot().users[s.Account()]
+		if e == nil || !e.roles[r] {
+			return mysqlerr.SpecificAccessDenied("ROLE_ADMIN")
+		}
+		if err := s.Validate(); err != nil {
+			return err
+		}
 	}
-	if e := s.m.store.Snapshot().users[s.Account()]; e != nil && e.roles[r] {
-		return s.Validate()
-	}
-	return mysqlerr.SpecificAccessDenied("ROLE_ADMIN")
+	return s.GuardSystemAccount(r)
 }
 
 // MayGrantProxy reports whether the session may grant (or revoke) PROXY on
