@@ -262,8 +262,21 @@ func (x *run) store(tx *privilege.Tx, a priv.Account, opt *ast.AuthOption, nc ne
 }
 
 // userOptions reads the account attributes of CREATE and ALTER USER.
-func (x *run) userOptions(tls []*ast.AuthTokenOrTLSOption, pl []*ast.PasswordOrLockOption) ([]privilege.UserOption, error) {
+func (x *run) userOptions(tls []*ast.AuthTokenOrTLSOption, res []*ast.ResourceOption, pl []*ast.PasswordOrLockOption) ([]privilege.UserOption, error) {
 	var opts []privilege.UserOption
+	for _, r := range res {
+		if r.Count < 0 || r.Count > 1<<32-1 {
+			return nil, syntaxError(x.st.Node.Text())
+		}
+		switch {
+		case r.Type == ast.MaxUserConnections:
+			opts = append(opts, privilege.MaxUserConnections(int(r.Count)))
+		case r.Count != 0:
+			// MAX_QUERIES_PER_HOUR and the others; 0, their default, is
+			// no limit and accepted.
+			return nil, notSupported("MAX_QUERIES_PER_HOUR, MAX_UPDATES_PER_HOUR and MAX_CONNECTIONS_PER_HOUR")
+		}
+	}
 	for _, t := range tls {
 		switch t.Type {
 		case ast.TlsNone:

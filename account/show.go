@@ -69,6 +69,9 @@ func CreateUserText(u privilege.User) string {
 	} else {
 		b.WriteString(" REQUIRE NONE")
 	}
+	if u.MaxUserConnections != 0 {
+		fmt.Fprintf(&b, " WITH MAX_USER_CONNECTIONS %d", u.MaxUserConnections)
+	}
 	switch {
 	case u.PasswordExpired:
 		b.WriteString(" PASSWORD EXPIRE")

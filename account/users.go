@@ -17,7 +17,7 @@ func (x *run) createUser(n *ast.CreateUserStmt) error {
 	if x.st.Replace != nil {
 		return mysqlerr.CurrentPasswordNotRequired()
 	}
-	opts, err := x.userOptions(n.AuthTokenOrTLSOptions, n.PasswordOrLockOptions)
+	opts, err := x.userOptions(n.AuthTokenOrTLSOptions, n.ResourceOptions, n.PasswordOrLockOptions)
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func (x *run) alterUser(n *ast.AlterUserStmt) error {
 	if n.CurrentAuth != nil { // ALTER USER USER() IDENTIFIED BY ...
 		specs = []*ast.UserSpec{{User: nil, AuthOpt: n.CurrentAuth}}
 	}
-	opts, err := x.userOptions(n.AuthTokenOrTLSOptions, n.PasswordOrLockOptions)
+	opts, err := x.userOptions(n.AuthTokenOrTLSOptions, n.ResourceOptions, n.PasswordOrLockOptions)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package authplugin
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -20,8 +19,9 @@ import (
 // XOR(SHA256(pw), SHA256(SHA256(SHA256(pw)) + nonce)); a server that has
 // SHA256(SHA256(pw)) cached from an earlier full authentication checks it and
 // answers "fast auth success". Otherwise it asks for the password in clear
-// ("perform full authentication"), which we only accept over TLS or a Unix
-// socket: we hold no RSA key pair for the unencrypted variant.
+// ("perform full authentication"): in clear over TLS or a Unix socket, and
+// elsewhere encrypted with the server's RSA key (WithRSAKey), which the
+// client may first ask for (rsa.go).
 const (
 	sha2Prefix         = "$A$"
 	sha2SaltLen        = 20
@@ -31,8 +31,9 @@ const (
 	sha2DefaultRounds  = 5 // MySQL's caching_sha2_password_digest_rounds default, 5000
 	sha2MaxRoundsField = 0xFFF
 
-	fastAuthSuccess = 0x03
-	performFullAuth = 0x04
+	fastAuthSuccess  = 0x03
+	performFullAuth  = 0x04
+	requestPublicKey = 0x02
 )
 
 // defaultCacheSize bounds the fast-auth cache; entries are only added by
@@ -45,6 +46,9 @@ type sha2Cache struct {
 	// keyed by the stored string itself: a password change stores a new
 	// string (new salt), so a stale entry can never match.
 	m map[string][sha256.Size]byte
+	// key decrypts passwords sent over connections without TLS; nil
+	// refuses them.
+	key *rsaKey
 }
 
 func (c *sha2Cache) get(stored string) ([sha256.Size]byte, bool) {
@@ -64,9 +68,11 @@ func (c *sha2Cache) put(stored string, stage2 [sha256.Size]byte) {
 }
 
 // CachingSHA2Password returns a caching_sha2_password plugin with its own
-// fast-authentication cache.
-func CachingSHA2Password() *AuthPlugin {
-	c := &sha2Cache{max: defaultCacheSize, m: make(map[string][sha256.Size]byte)}
+// fast-authentication cache; WithRSAKey lets it take passwords over
+// connections without TLS.
+func CachingSHA2Password(opts ...PasswordOption) *AuthPlugin {
+	cfg := newPasswordConfig(opts)
+	c := &sha2Cache{max: defaultCacheSize, m: make(map[string][sha256.Size]byte), key: cfg.key}
 	return &AuthPlugin{
 		Name: CachingSHA2PasswordName,
 		AuthenticateUser: func(ctx context.Context, req AuthenticateRequest) (any, error) {
@@ -75,8 +81,20 @@ func CachingSHA2Password() *AuthPlugin {
 		GenerateAuthString: sha2Generate,
 		ValidateAuthString: func(s string) bool { return sha2Check(s) == nil },
 		ExplainAuthString:  sha2Check,
+		ExplainPassword:    explainPassword,
 		VerifyPassword:     sha2Verify,
+		// The first response is a 32-byte scramble; the password of a full
+		// authentication is bounded by the plugin itself (rsa.go).
+		MaxAuthDataLen: MaxPasswordLen,
 	}
+}
+
+// explainPassword is why the built-in password plugins refuse a password.
+func explainPassword(pw string) error {
+	if len(pw) > MaxPasswordLen {
+		return errPasswordTooBig
+	}
+	return nil
 }
 
 // sha2Check accepts a stored string: a hash, or empty for no password.
@@ -93,6 +111,9 @@ func sha2Check(s string) error {
 func sha2Verify(stored, password string) bool {
 	if stored == "" {
 		return password == ""
+	}
+	if len(password) > MaxPasswordLen {
+		return false
 	}
 	rounds, salt, hash, err := sha2Parse(stored)
 	if err != nil {
@@ -131,16 +152,16 @@ func (c *sha2Cache) authenticate(ctx context.Context, req AuthenticateRequest) e
 	if err := req.AuthConn.WriteAuthMoreData(ctx, []byte{performFullAuth}); err != nil {
 		return err
 	}
-	// Read the answer even when we will refuse it: over plain TCP it is a
-	// request for our RSA key, and the refusal must follow it in sequence.
+	// Read the answer even when we will refuse it: over plain TCP it may be
+	// a request for our RSA key, and the refusal must follow it in sequence.
 	pkt, err := req.AuthConn.ReadPacket(ctx)
 	if err != nil {
 		return fmt.Errorf("reading full authentication response: %w", err)
 	}
-	if !req.SecureTransport {
-		return ErrInsecureTransport
+	pw, err := c.key.fullAuthPassword(ctx, req, pkt, requestPublicKey)
+	if err != nil {
+		return err
 	}
-	pw := bytes.TrimSuffix(pkt, []byte{0})
 	want := req.StoredPwd[len(req.StoredPwd)-sha2HashLen:]
 	if subtle.ConstantTimeCompare([]byte(sha256Crypt(pw, salt, rounds)), []byte(want)) != 1 {
 		return ErrWrongPassword
@@ -200,11 +221,25 @@ func sha2Generate(password string) (string, bool) {
 	if password == "" {
 		return "", true
 	}
-	salt := make([]byte, sha2SaltLen)
-	if _, err := rand.Read(salt); err != nil {
+	if len(password) > MaxPasswordLen {
 		return "", false
 	}
-	// MySQL's salt: 7-bit, never NUL or '$', so the stored string splits.
+	salt, err := cryptSalt(sha2SaltLen)
+	if err != nil {
+		return "", false
+	}
+	rounds := sha2DefaultRounds * sha2RoundsUnit
+	return fmt.Sprintf("%s%03X$%s%s", sha2Prefix, sha2DefaultRounds, salt,
+		sha256Crypt([]byte(password), salt, rounds)), true
+}
+
+// cryptSalt returns n random bytes as MySQL makes its salts: 7-bit, never
+// NUL or '$', so that the stored string splits.
+func cryptSalt(n int) ([]byte, error) {
+	salt := make([]byte, n)
+	if _, err := rand.Read(salt); err != nil {
+		return nil, err
+	}
 	for i, b := range salt {
 		b &= 0x7f
 		if b == 0 || b == '$' {
@@ -212,9 +247,7 @@ func sha2Generate(password string) (string, bool) {
 		}
 		salt[i] = b
 	}
-	rounds := sha2DefaultRounds * sha2RoundsUnit
-	return fmt.Sprintf("%s%03X$%s%s", sha2Prefix, sha2DefaultRounds, salt,
-		sha256Crypt([]byte(password), salt, rounds)), true
+	return salt, nil
 }
 
 const cryptAlphabet = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

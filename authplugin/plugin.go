@@ -9,8 +9,8 @@
 // every later VerifyPrivilege call of that session receives; and requests are
 // passed by value, so the per-statement checks do not allocate.
 //
-// Three fields have no TiDB counterpart and are optional, so a TiDB plugin
-// that leaves them nil behaves exactly as it did there:
+// Four fields have no TiDB counterpart and are optional, so a TiDB plugin
+// that leaves them unset behaves as it did there:
 //
 //   - ExplainAuthString and ExplainPassword say why ValidateAuthString or
 //     GenerateAuthString refused, so the client's 1827 or 1819 and the log
@@ -19,6 +19,13 @@
 //   - VerifyPassword checks a cleartext password against a stored string,
 //     for ALTER USER ... REPLACE; only plugins that store a password hash
 //     can set it.
+//   - MaxAuthDataLen bounds the client's first response (InputPwd): a
+//     longer one is refused with the usual 1045 before the plugin is
+//     called. 0 means DefaultMaxAuthDataLen (16 KiB, room for a signed
+//     token). caching_sha2_password and sha256_password set MaxPasswordLen
+//     (256 bytes, MySQL's limit); a password read later, in a full authentication, is
+//     bounded by the plugin itself, as any plugin must bound what it reads
+//     through AuthConn.
 //
 // A reason is shown to the client and logged: it must never contain the
 // password, token or other secret it explains.
@@ -88,6 +95,25 @@ type AuthPlugin struct {
 	// VerifyDynamicPrivilege is VerifyPrivilege for dynamic privileges.
 	// Optional.
 	VerifyDynamicPrivilege func(req AuthorizeRequest) bool
+
+	// MaxAuthDataLen is the longest first response (InputPwd) the plugin
+	// is given; a longer one is refused before AuthenticateUser. Optional:
+	// 0 means DefaultMaxAuthDataLen.
+	MaxAuthDataLen int
+}
+
+// DefaultMaxAuthDataLen bounds the first response of a plugin that sets no
+// MaxAuthDataLen: enough for a signed token (the sample OAuth plugin caps
+// its tokens at 16 KiB too), little enough that no response can hold a
+// login for long.
+const DefaultMaxAuthDataLen = 16 << 10
+
+// AuthDataLimit is the longest first response p is given.
+func (p *AuthPlugin) AuthDataLimit() int {
+	if p.MaxAuthDataLen > 0 {
+		return p.MaxAuthDataLen
+	}
+	return DefaultMaxAuthDataLen
 }
 
 // ClientPlugin returns the client-side plugin the client must use.

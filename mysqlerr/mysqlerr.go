@@ -231,3 +231,26 @@ const ErMustChangePassword = 1820 // ER_MUST_CHANGE_PASSWORD
 func MustChangePassword() *Error {
 	return New(ErMustChangePassword, "HY000", "You must reset your password using ALTER USER statement before executing this statement.")
 }
+
+// Login refusals echo the user name the client sent, which is the client's
+// to choose: MySQL limits a user name to 32 characters, and no log line or
+// error text repeats more than that.
+const MaxUserNameLen = 32 // USERNAME_CHAR_LENGTH
+
+// BoundedName is name cut to MaxUserNameLen characters, with "…" when it
+// was longer, for error texts and logs.
+func BoundedName(name string) string {
+	n := 0
+	for i := range name {
+		if n == MaxUserNameLen {
+			return name[:i] + "…"
+		}
+		n++
+	}
+	return name
+}
+
+// LoginDenied is AccessDenied (1045) with the user name bounded.
+func LoginDenied(user, host string, usingPassword bool) *Error {
+	return AccessDenied(BoundedName(user), host, usingPassword)
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/authplug/authplug/authplugin"
 	"github.com/authplug/authplug/mysqlerr"
 	"github.com/authplug/authplug/priv"
 )
@@ -23,10 +24,11 @@ type Credential struct {
 }
 
 // MaxPasswordLen is the longest password IDENTIFIED BY, SET PASSWORD and
-// REPLACE take, in bytes. Password hashes cost more than linear time in the
-// password's length (sha256-crypt is quadratic), so without a cap one
-// statement could keep a core busy for minutes.
-const MaxPasswordLen = 256
+// REPLACE take, in bytes, for every plugin: authplugin.MaxPasswordLen,
+// MySQL's. Password hashes cost more than linear time in the password's
+// length (sha256-crypt is quadratic), so without a cap one statement could
+// keep a core busy for minutes.
+const MaxPasswordLen = authplugin.MaxPasswordLen
 
 // Prepare does c's plugin work (hashing a password, checking an AS string)
 // now, outside any transaction, and returns a credential that a

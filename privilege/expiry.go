@@ -39,6 +39,9 @@ func PasswordRequireCurrent(r RequireCurrent) UserOption {
 	return func(u *User) { u.RequireCurrent = r }
 }
 
+// MaxUserConnections is WITH MAX_USER_CONNECTIONS n (0: no limit).
+func MaxUserConnections(n int) UserOption { return func(u *User) { u.MaxUserConnections = n } }
+
 // WithDefaultPasswordLifetime is MySQL's default_password_lifetime: the
 // lifetime in days of passwords whose account says PASSWORD EXPIRE DEFAULT.
 // 0, the default, is for ever.

@@ -9,6 +9,7 @@ package privilege
 
 import (
 	"context"
+	"crypto/rsa"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/authplug/authplug/authplugin"
 	"github.com/authplug/authplug/mysqlerr"
@@ -36,6 +38,10 @@ type Manager struct {
 	// MySQL's default_password_lifetime and password_require_current.
 	passwordLifetime int
 	requireCurrent   bool
+	// rsaKey is given to the built-in password plugins (WithRSAKey).
+	rsaKey *rsa.PrivateKey
+	// decoys are hashes of unknown passwords, by plugin name (decoy.go).
+	decoys map[string]string
 }
 
 // Option configures a Manager.
@@ -107,14 +113,20 @@ func NewManager(store Store, opts ...Option) (*Manager, error) {
 	for _, n := range mysqlDynamicPrivileges {
 		m.dynamic[n] = true
 	}
-	builtins := WithPlugins(authplugin.NativePassword(), authplugin.CachingSHA2Password())
-	for _, o := range append([]Option{builtins}, opts...) {
+	for _, o := range opts {
 		if err := o(m); err != nil {
 			return nil, fmt.Errorf("privilege: %w", err)
 		}
 	}
+	// The built-ins come after the options, which may give them a key.
+	if err := WithPlugins(m.builtins()...)(m); err != nil {
+		return nil, fmt.Errorf("privilege: %w", err)
+	}
 	if m.plugins[m.defaultPlugin] == nil {
 		return nil, fmt.Errorf("privilege: default plugin %q is not registered", m.defaultPlugin)
+	}
+	if err := m.makeDecoys(); err != nil {
+		return nil, fmt.Errorf("privilege: %w", err)
 	}
 	return m, nil
 }
@@ -195,52 +207,44 @@ type LoginRequest struct {
 //
 // Every refusal is the same 1045 to the client, whatever the reason (unknown
 // user, wrong credentials, unknown plugin, locked account, cleartext without
-// TLS); the reason goes to the log. A locked account is refused before its
-// plugin is called, and a plugin's error counts as a failed login for
-// FAILED_LOGIN_ATTEMPTS.
+// TLS); the reason goes to the log. A user name longer than
+// mysqlerr.MaxUserNameLen characters, or a response longer than the
+// plugin's AuthDataLimit, is refused before anything is hashed, and no
+// error text or log line repeats more than mysqlerr.MaxUserNameLen
+// characters of the name. A login refused before its plugin is called (no
+// such account, locked, plugin not loaded, ...) first goes through the
+// exchange of the plugin the client answered for against a decoy (decoy.go),
+// so that it cannot be told from a wrong password. A plugin's error counts
+// as a failed login for FAILED_LOGIN_ATTEMPTS.
 func (m *Manager) ConnectionVerification(ctx context.Context, req LoginRequest) (*Session, error) {
 	c := clientOf(req.RemoteAddr)
 	_, unix := req.RemoteAddr.(*net.UnixAddr)
 	secure := req.ConnState != nil || unix
 	deny := func(reason string, err error) (*Session, error) {
 		m.log.LogAttrs(ctx, slog.LevelWarn, "login refused",
-			slog.String("user", req.User), slog.String("client", c.host()),
+			slog.String("user", mysqlerr.BoundedName(req.User)), slog.String("client", c.host()),
 			slog.String("reason", reason), slog.Any("error", err))
 		if err != nil {
 			reason += ": " + err.Error()
 		}
-		return nil, &LoginError{Reason: reason, public: mysqlerr.AccessDenied(req.User, c.host(), len(req.AuthData) > 0)}
+		return nil, &LoginError{Reason: reason, public: mysqlerr.LoginDenied(req.User, c.host(), len(req.AuthData) > 0)}
+	}
+	if utf8.RuneCountInString(req.User) > mysqlerr.MaxUserNameLen {
+		// No account has such a name: refusing at once tells nothing.
+		return deny(fmt.Sprintf("user name longer than %d characters", mysqlerr.MaxUserNameLen), nil)
 	}
 
+	now := m.now()
 	snap := m.store.Snapshot()
 	e := snap.match(req.User, c)
-	if e == nil {
-		return deny("no such account", nil)
+	p, reason, err := m.admit(e, req, secure, now)
+	if reason != "" {
+		m.decoy(ctx, req, m.answeredFor(req, e), secure)
+		return deny(reason, err)
 	}
 	u := e.user
-	if u.Locked {
-		return deny("account is locked", nil)
-	}
-	now := m.now()
-	if until, blocked := m.lockout.blocked(u, now); blocked {
-		end := "until unlocked"
-		if u.PasswordLockDays > 0 {
-			end = "until " + until.Format(time.RFC3339)
-		}
-		return deny(fmt.Sprintf("account blocked %s after %d consecutive failed logins", end, u.FailedLoginAttempts), nil)
-	}
-	if u.RequireSecureTransport && req.ConnState == nil {
-		return deny("account requires TLS", nil)
-	}
-	p := m.plugins[u.Plugin]
-	if p == nil {
-		return deny(fmt.Sprintf("plugin %q is not loaded", u.Plugin), nil)
-	}
-	if p.ClientPlugin() == authplugin.ClearPasswordName && !secure {
-		return deny("cleartext credentials over a connection without TLS", authplugin.ErrInsecureTransport)
-	}
-	if req.ClientPlugin != "" && req.ClientPlugin != p.ClientPlugin() {
-		return deny(fmt.Sprintf("client answered for %s, the account needs %s", req.ClientPlugin, p.ClientPlugin()), nil)
+	if len(req.AuthData) > p.AuthDataLimit() {
+		return deny(fmt.Sprintf("response of %d bytes, over the plugin's limit of %d", len(req.AuthData), p.AuthDataLimit()), nil)
 	}
 	if err := ctx.Err(); err != nil {
 		return deny("login deadline passed", err)
@@ -278,7 +282,7 @@ func (m *Manager) ConnectionVerification(ctx context.Context, req LoginRequest) 
 		s.expiredRow = u
 		s.sandbox.Store(true)
 		m.log.LogAttrs(ctx, slog.LevelInfo, "login with an expired password: sandbox mode",
-			slog.String("user", req.User), slog.String("client", c.host()), slog.String("account", u.Account.String()))
+			slog.String("user", mysqlerr.BoundedName(req.User)), slog.String("client", c.host()), slog.String("account", u.Account.String()))
 	}
 	roles := e.defaultRoles
 	if ra, ok := state.(authplugin.RoleActivator); ok {
@@ -291,6 +295,39 @@ func (m *Manager) ConnectionVerification(ctx context.Context, req LoginRequest) 
 			slog.String("account", u.Account.String()), slog.String("plugin", p.Name))
 	}
 	return s, nil
+}
+
+// admit decides what is refused before the account's plugin is called,
+// returning the plugin, or why not.
+func (m *Manager) admit(e *entry, req LoginRequest, secure bool, now time.Time) (*authplugin.AuthPlugin, string, error) {
+	if e == nil {
+		return nil, "no such account", nil
+	}
+	u := e.user
+	if u.Locked {
+		return nil, "account is locked", nil
+	}
+	if until, blocked := m.lockout.blocked(u, now); blocked {
+		end := "until unlocked"
+		if u.PasswordLockDays > 0 {
+			end = "until " + until.Format(time.RFC3339)
+		}
+		return nil, fmt.Sprintf("account blocked %s after %d consecutive failed logins", end, u.FailedLoginAttempts), nil
+	}
+	if u.RequireSecureTransport && req.ConnState == nil {
+		return nil, "account requires TLS", nil
+	}
+	p := m.plugins[u.Plugin]
+	if p == nil {
+		return nil, fmt.Sprintf("plugin %q is not loaded", u.Plugin), nil
+	}
+	if p.ClientPlugin() == authplugin.ClearPasswordName && !secure {
+		return nil, "cleartext credentials over a connection without TLS", authplugin.ErrInsecureTransport
+	}
+	if req.ClientPlugin != "" && req.ClientPlugin != p.ClientPlugin() {
+		return nil, fmt.Sprintf("client answered for %s, the account needs %s", req.ClientPlugin, p.ClientPlugin()), nil
+	}
+	return p, "", nil
 }
 
 // LoginError is a refused login. Its text, and the error it unwraps to, is

@@ -35,6 +35,9 @@ type User struct {
 	PasswordChanged time.Time `json:"password_changed,omitzero"`
 	// RequireCurrent is PASSWORD REQUIRE CURRENT [DEFAULT | OPTIONAL].
 	RequireCurrent RequireCurrent `json:"password_require_current,omitempty"`
+	// MaxUserConnections is WITH MAX_USER_CONNECTIONS n: how many sessions
+	// of the account may be open at once; 0 is no limit of its own.
+	MaxUserConnections int `json:"max_user_connections,omitempty"`
 }
 
 // entry is one account in a snapshot. Every field is immutable once the

@@ -5,9 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
-	"reflect"
 	"time"
-	"unsafe"
+	"unicode/utf8"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
@@ -30,7 +29,7 @@ func newAuthServer(s *Server) *authServer {
 	// The default plugin first: vitess switches a client it cannot match to
 	// the first method that handles the user.
 	names := []string{s.cfg.DefaultAuthPlugin}
-	for _, n := range []string{authplugin.CachingSHA2PasswordName, authplugin.NativePasswordName, authplugin.ClearPasswordName} {
+	for _, n := range []string{authplugin.CachingSHA2PasswordName, authplugin.NativePasswordName, authplugin.SHA256PasswordName, authplugin.ClearPasswordName} {
 		if n != s.cfg.DefaultAuthPlugin {
 			names = append(names, n)
 		}
@@ -57,7 +56,13 @@ type authMethod struct {
 
 func (m *authMethod) Name() mysql.AuthMethodDescription { return m.name }
 
+// A user name longer than any account's is handled by no method: vitess
+// then ends the handshake with its own error (2012), naming nobody, where
+// a 1045 from HandleAuthPluginData would have vitess log the whole name.
 func (m *authMethod) HandleUser(c *mysql.Conn, user string) bool {
+	if utf8.RuneCountInString(user) > mysqlerr.MaxUserNameLen {
+		return false
+	}
 	return m.s.mgr.ClientPluginFor(user, c.RemoteAddr(), c.TLSEnabled()) == string(m.name)
 }
 
@@ -107,7 +112,7 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 		if errors.As(err, &le) {
 			reason = errors.New(le.Reason)
 		}
-		m.s.connEvent(c, user, m.s.events(c.ConnectionID), nil, reason)
+		m.s.connEvent(c, mysqlerr.BoundedName(user), m.s.events(c.ConnectionID), nil, reason)
 		return nil, toSQLError(err)
 	}
 	// Authenticated: the handshake deadline no longer applies.
@@ -127,56 +132,6 @@ func toSQLError(err error) error {
 	}
 	return err
 }
-
-// wireConn is the AuthConn of a connection in its handshake. vitess gives an
-// AuthMethod no way to send a packet of its own, so we write AuthMoreData
-// packets to the socket and advance the connection's packet counter, which
-// vitess checks on every read (see sequenceOffset).
-type wireConn struct{ c *mysql.Conn }
-
-func (w wireConn) WriteAuthMoreData(ctx context.Context, data []byte) error {
-	if sequenceOffset == 0 {
-		return errNoSequence
-	}
-	n := 1 + len(data)
-	if n >= 1<<24-1 {
-		return errors.New("auth data too large for one packet")
-	}
-	seq := (*uint8)(unsafe.Add(unsafe.Pointer(w.c), sequenceOffset))
-	pkt := make([]byte, 0, 4+n)
-	pkt = append(pkt, byte(n), byte(n>>8), byte(n>>16), *seq, mysql.AuthMoreDataPacket)
-	pkt = append(pkt, data...)
-	*seq++
-	if dl, ok := ctx.Deadline(); ok {
-		w.c.Conn.SetWriteDeadline(dl)
-	}
-	_, err := w.c.Conn.Write(pkt)
-	return err
-}
-
-func (w wireConn) ReadPacket(ctx context.Context) ([]byte, error) {
-	if dl, ok := ctx.Deadline(); ok {
-		w.c.Conn.SetReadDeadline(dl)
-	}
-	p, err := w.c.ReadPacket(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return append([]byte(nil), p...), nil
-}
-
-var errNoSequence = errors.New("this vitess version hides the packet sequence: extra auth round trips are unavailable")
-
-// sequenceOffset is where vitess keeps a connection's packet sequence
-// number (an unexported uint8 named "sequence"), 0 if it is not there.
-// New refuses to start without it rather than fail logins later.
-var sequenceOffset = func() uintptr {
-	f, ok := reflect.TypeOf(mysql.Conn{}).FieldByName("sequence")
-	if !ok || f.Type.Kind() != reflect.Uint8 {
-		return 0
-	}
-	return f.Offset
-}()
 
 // deadlineListener gives every accepted connection a deadline for its
 // handshake, so that a client that stops mid-handshake cannot hold a

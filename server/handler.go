@@ -73,6 +73,10 @@ func (h *handler) ConnectionClosed(c *mysql.Conn) {
 	}
 }
 
+// ComResetConnection resets the session. It never fails: on an error vitess
+// writes an ERR packet and then its OK anyway, two replies to one command
+// that leave the client out of step, so a part that cannot be reset is
+// logged instead.
 func (h *handler) ComResetConnection(c *mysql.Conn) error {
 	if cn := h.s.conn(c.ConnectionID); cn != nil {
 		// COM_RESET_CONNECTION resets the session: the caller's own identity
@@ -81,14 +85,30 @@ func (h *handler) ComResetConnection(c *mysql.Conn) error {
 		cn.sess.Revert()
 		snap := h.s.mgr.Snapshot()
 		if err := cn.sess.SetActiveRoles(snap.DefaultRoles(cn.sess.AuthenticatedAccount())); err != nil {
-			return toSQLError(err)
+			// A default role revoked since the snapshot: none rather
+			// than a stale set.
+			h.s.cfg.Logger.Warn("COM_RESET_CONNECTION: default roles", "connection", c.ConnectionID, "error", err)
+			_ = cn.sess.SetActiveRoles(nil)
 		}
 		cn.events.OnConnectionEvent(extension.ConnReset, &extension.ConnEventInfo{
 			ConnectionID: uint64(c.ConnectionID), User: cn.sess.User(), ClientHost: cn.sess.Host(),
 			Account: cn.sess.AuthenticatedAccount(), RemoteAddr: c.RemoteAddr().String(),
 		})
 	}
-	return h.Handler.ComResetConnection(c)
+	// The engine makes its session on a connection's first statement and
+	// its reset reads the current database from that session without a nil
+	// check: as the first command, the reset panicked and vitess dropped
+	// the connection. Asking for a context makes the session.
+	if _, err := h.s.gms.SessionManager().NewContextWithQuery(context.Background(), c, ""); err != nil {
+		h.s.cfg.Logger.Warn("COM_RESET_CONNECTION: engine session", "connection", c.ConnectionID, "error", err)
+		return nil
+	}
+	if err := h.Handler.ComResetConnection(c); err != nil {
+		// Typically the current database was dropped meanwhile: the new
+		// session has none, as MySQL leaves it after DROP DATABASE.
+		h.s.cfg.Logger.Warn("COM_RESET_CONNECTION: engine session", "connection", c.ConnectionID, "error", err)
+	}
+	return nil
 }
 
 // lapsed is the plugin's refusal of a session that may no longer be used (a

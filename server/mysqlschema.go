@@ -354,7 +354,7 @@ func userRows(snap *privilege.Snapshot) []sql.Row {
 		}
 		r = append(r,
 			mustConvert(sslType, ssl), []byte{}, []byte{}, []byte{},
-			uint32(0), uint32(0), uint32(0), uint32(0), // no resource limits
+			uint32(0), uint32(0), uint32(0), uint32(ad.MaxUserConnections), // the one resource limit authplug has
 			ad.Plugin, ad.AuthString,
 			yn(ad.PasswordExpired), passwordChanged(ad.User), passwordLifetime(ad.User),
 			yn(ad.Locked),

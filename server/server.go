@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sqle "github.com/dolthub/go-mysql-server"
@@ -46,8 +47,14 @@ type Config struct {
 	// TLSCert and TLSKey name a certificate and key; empty means a
 	// self-signed pair in DataDir.
 	TLSCert, TLSKey string
+	// RSAPrivateKey and RSAPublicKey name the key pair with which clients
+	// without TLS send passwords to caching_sha2_password and
+	// sha256_password; empty means a pair generated into DataDir
+	// (private_key.pem, public_key.pem) on first start, as MySQL does.
+	RSAPrivateKey, RSAPublicKey string
 	// RootPassword is root@localhost's password on first start; empty means
-	// a generated one, returned by Server.GeneratedRootPassword.
+	// a generated one, kept in <DataDir>/initial-root-password and returned
+	// by Server.GeneratedRootPassword at every start until root logs in.
 	RootPassword string
 	// Extensions are the set-up extensions whose plugins and privileges the
 	// server knows, and whose session handlers receive events.
@@ -81,6 +88,14 @@ type Server struct {
 	sessions     sync.Map // connection ID -> *conn, once authenticated
 	pending      sync.Map // connection ID -> *extension.SessionExtensions, until then
 	rootPassword string
+	// rsaPublicKey is the Caching_sha2_password_rsa_public_key status
+	// variable (status.go).
+	rsaPublicKey string
+	// rootPending is set while the generated root password's file exists:
+	// root's first login removes it.
+	rootPending atomic.Bool
+	lock        *dirLock
+	closeOnce   sync.Once
 	// secureFiles is secure_file_priv: the one directory file I/O may use;
 	// empty disables file I/O.
 	secureFiles string
@@ -111,9 +126,11 @@ func newEngine(pro sql.DatabaseProvider, f sql.AuthorizationHandlerFactory) *sql
 	return sqle.NewDefault(pro)
 }
 
-// New builds a server: loads (or, on first start, creates) the grants, the
-// TLS certificate, and the engine. It does not listen until Serve.
-func New(cfg Config) (*Server, error) {
+// New builds a server: locks the data directory, loads (or, on first start,
+// creates) the grants, the TLS certificate and the engine, and binds its
+// listeners, so that an address in use fails here. It accepts connections
+// from Serve on.
+func New(cfg Config) (_ *Server, err error) {
 	if sequenceOffset == 0 {
 		return nil, errNoSequence
 	}
@@ -139,7 +156,17 @@ func New(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	// Before anything is read: another server's writes would be lost.
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.release()
+		}
+	}()
+	s := &Server{cfg: cfg, log: cfg.Logger, lock: lock}
 	s.definers = definerRegistry{s}
 
 	store, found, err := loadGrants(cfg.DataDir)
@@ -147,7 +174,16 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.store = store
-	s.mgr, err = cfg.Extensions.NewManager(store, privilege.WithLogger(cfg.Logger), privilege.WithDefaultPlugin(cfg.DefaultAuthPlugin))
+	rsaKey, rsaPub, rsaGenerated, err := loadRSAKeys(cfg.RSAPrivateKey, cfg.RSAPublicKey, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if rsaGenerated {
+		s.log.Info("generated an RSA key pair for password exchange without TLS", "dir", cfg.DataDir)
+	}
+	s.rsaPublicKey = string(rsaPub)
+	s.mgr, err = cfg.Extensions.NewManager(store, privilege.WithLogger(cfg.Logger), privilege.WithDefaultPlugin(cfg.DefaultAuthPlugin),
+		privilege.WithRSAKey(rsaKey))
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +193,13 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	// A generated password stays in its file until root has used it, so a
+	// start that fails after this point, or a log nobody kept, does not lock
+	// root out.
+	if s.rootPassword, err = readRootPassword(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	s.rootPending.Store(s.rootPassword != "")
 
 	if err := s.setSecureFiles(cfg.SecureFilePriv); err != nil {
 		return nil, err
@@ -180,7 +223,7 @@ func New(cfg Config) (*Server, error) {
 	pro := memory.NewDBProvider(append(slices.Clone(cfg.Databases), mysqlSchema{s})...)
 	s.pro = pro
 	s.engine = newEngine(provider{DbProvider: pro, s: s}, authzFactory{s})
-	s.engine.Analyzer.ExecBuilder = s.metadataBuilder() // listings filtered by privilege (metadata.go)
+	s.engine.Analyzer.ExecBuilder = s.execBuilder() // listings filtered by privilege (metadata.go), status (status.go)
 	s.engine.Analyzer.ExecBuilder = readOnlyMySQL{next: s.engine.Analyzer.ExecBuilder}
 	// Every plan is authorized where it is turned into rows (planauth.go).
 	s.engine.Analyzer.ExecBuilder = authorizingBuilder{s: s, next: s.engine.Analyzer.ExecBuilder}
@@ -195,14 +238,10 @@ func New(cfg Config) (*Server, error) {
 
 	l := cfg.Listener
 	if l == nil {
-		gl, err := gmsserver.NewListener("tcp", cfg.Addr, cfg.Socket)
-		if err != nil {
-			if gl != nil {
-				gl.Close()
-			}
-			return nil, fmt.Errorf("listening: %w", err)
+		// Not gmsserver.NewListener: it sets SO_REUSEPORT (listen.go).
+		if l, err = listen(cfg.Addr, cfg.Socket); err != nil {
+			return nil, err
 		}
-		l = gl
 	}
 	gcfg := gmsserver.Config{
 		Protocol:  "tcp",
@@ -224,38 +263,114 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// rootAccount is the administrator a new data directory has.
+var rootAccount = priv.Account{User: "root", Host: "localhost"}
+
 // createRoot makes root@localhost with every privilege, as a new MySQL
-// data directory has.
+// data directory has. A generated password is written to its file before
+// the grants, so no crash leaves a root whose password nobody can read.
 func (s *Server) createRoot() error {
 	pw := s.cfg.RootPassword
 	if pw == "" {
-		b := make([]byte, 18)
-		if _, err := rand.Read(b); err != nil {
+		var err error
+		if pw, err = generatePassword(); err != nil {
 			return err
 		}
-		pw = base64.RawURLEncoding.EncodeToString(b)
-		s.rootPassword = pw
+		if err := writeRootPassword(s.cfg.DataDir, pw); err != nil {
+			return err
+		}
+	} else if err := removeRootPassword(s.cfg.DataDir); err != nil {
+		// One left by an earlier, interrupted first start is not this root's.
+		return err
 	}
-	root := priv.Account{User: "root", Host: "localhost"}
-	return s.mgr.Update(func(tx *privilege.Tx) error {
-		if err := tx.CreateUser(root, privilege.IdentifiedBy(authplugin.CachingSHA2PasswordName, pw)); err != nil {
-			return err
-		}
-		if err := tx.Grant(root, privilege.Object{}, priv.AllGlobal, false); err != nil {
-			return err
-		}
-		for _, n := range s.mgr.DynamicPrivileges() {
-			if err := tx.GrantDynamic(root, n, true); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return s.mgr.Update(func(tx *privilege.Tx) error { return makeRoot(tx, s.mgr, pw) })
 }
 
-// GeneratedRootPassword is root's password when the server generated it on
-// this first start, else "".
+func generatePassword() (string, error) {
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// makeRoot creates root@localhost, or gives the existing one back its
+// powers: the password pw (caching_sha2_password), unlocked, every static
+// and dynamic privilege WITH GRANT OPTION. Its other grants and every other
+// account are left as they are.
+func makeRoot(tx *privilege.Tx, mgr *privilege.Manager, pw string) error {
+	cred := privilege.IdentifiedBy(authplugin.CachingSHA2PasswordName, pw)
+	if _, ok := tx.User(rootAccount); ok {
+		if err := tx.SetCredential(rootAccount, cred); err != nil {
+			return err
+		}
+		if err := tx.AlterUser(rootAccount, privilege.AccountLock(false)); err != nil {
+			return err
+		}
+	} else if err := tx.CreateUser(rootAccount, cred); err != nil {
+		return err
+	}
+	if err := tx.Grant(rootAccount, privilege.Object{}, priv.AllGlobal, true); err != nil {
+		return err
+	}
+	for _, n := range mgr.DynamicPrivileges() {
+		if err := tx.GrantDynamic(rootAccount, n, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ResetRootPassword is the way back in when root's password is lost, run
+// offline (MySQL's is --init-file or --skip-grant-tables): it takes the
+// data directory's lock, so it refuses while a server runs on it, and
+// restores root@localhost as makeRoot does. An empty password means a
+// generated one, returned and kept in <dataDir>/initial-root-password
+// until root logs in, as on a first start. extensions may be nil.
+func ResetRootPassword(dataDir, password string, extensions *extension.Extensions) (generated string, err error) {
+	lock, err := lockDataDir(dataDir)
+	if err != nil {
+		return "", err
+	}
+	defer lock.release()
+	store, found, err := loadGrants(dataDir)
+	if err != nil {
+		return "", err
+	}
+	if !found {
+		return "", fmt.Errorf("%s has no %s: nothing to reset (a first start creates root)", dataDir, grantsFile)
+	}
+	if extensions == nil {
+		if extensions, err = extension.NewRegistry().GetExtensions(); err != nil {
+			return "", err
+		}
+	}
+	mgr, err := extensions.NewManager(store)
+	if err != nil {
+		return "", err
+	}
+	pw := password
+	if pw == "" {
+		if pw, err = generatePassword(); err != nil {
+			return "", err
+		}
+	}
+	if err := mgr.Update(func(tx *privilege.Tx) error { return makeRoot(tx, mgr, pw) }); err != nil {
+		return "", fmt.Errorf("resetting root@localhost: %w", err)
+	}
+	if password != "" {
+		return "", removeRootPassword(dataDir)
+	}
+	return pw, writeRootPassword(dataDir, pw)
+}
+
+// GeneratedRootPassword is root's generated password while root has not
+// logged in with it yet (it is then shown at every start), else "".
 func (s *Server) GeneratedRootPassword() string { return s.rootPassword }
+
+// RootPasswordFile is where a generated root password is kept until root
+// first logs in.
+func (s *Server) RootPasswordFile() string { return rootPasswordPath(s.cfg.DataDir) }
 
 // Manager is the server's privilege manager.
 func (s *Server) Manager() *privilege.Manager { return s.mgr }
@@ -272,8 +387,13 @@ func (s *Server) Serve() error {
 	return err
 }
 
-// Close stops accepting, closes the connections and waits for them.
-func (s *Server) Close() error { return s.gms.Close() }
+// Close stops accepting, closes the connections and waits for them, then
+// gives up the data directory. It may be called more than once.
+func (s *Server) Close() error {
+	err := s.gms.Close()
+	s.closeOnce.Do(func() { err = errors.Join(err, s.lock.release()) })
+	return err
+}
 
 // Shutdown is Close bounded by ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -305,6 +425,14 @@ func (s *Server) events(id uint32) *extension.SessionExtensions {
 func (s *Server) newConn(c *mysql.Conn, sess *privilege.Session) *conn {
 	cn := &conn{id: c.ConnectionID, sess: sess, events: s.events(c.ConnectionID)}
 	s.pending.Delete(c.ConnectionID)
+	if s.rootPending.Load() && sess.AuthenticatedAccount() == rootAccount && s.rootPending.CompareAndSwap(true, false) {
+		// Root has its password: stop keeping and showing it.
+		if err := removeRootPassword(s.cfg.DataDir); err != nil {
+			s.log.Warn("could not remove the initial root password file", "err", err)
+		} else {
+			s.log.Info("root@localhost logged in; removed the initial root password file", "file", rootPasswordPath(s.cfg.DataDir))
+		}
+	}
 	s.connEvent(c, sess.User(), cn.events, sess, nil)
 	return cn
 }

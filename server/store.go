@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/authplug/authplug/privilege"
 )
@@ -41,20 +42,58 @@ func loadGrants(dir string) (store *privilege.MemStore, found bool, err error) {
 	return store, true, nil
 }
 
-// writeFileAtomic writes v as JSON to a temporary file, syncs it, and
-// renames it over path: a crash leaves either the old file or the new one,
-// never a torn one.
+// rootPasswordFile keeps a generated root password until root first logs
+// in: printed at every start meanwhile, so that neither a start that failed
+// after creating root nor a lost log locks the administrator out.
+const rootPasswordFile = "initial-root-password"
+
+func rootPasswordPath(dir string) string { return filepath.Join(dir, rootPasswordFile) }
+
+// readRootPassword is the kept root password, "" when there is none.
+func readRootPassword(dir string) (string, error) {
+	b, err := os.ReadFile(rootPasswordPath(dir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading the initial root password: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func writeRootPassword(dir, pw string) error {
+	if err := writeBytesAtomic(rootPasswordPath(dir), []byte(pw+"\n")); err != nil {
+		return fmt.Errorf("saving the initial root password: %w", err)
+	}
+	return nil
+}
+
+func removeRootPassword(dir string) error {
+	if err := os.Remove(rootPasswordPath(dir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing the initial root password: %w", err)
+	}
+	return nil
+}
+
+// writeFileAtomic writes v as JSON with writeBytesAtomic.
 func writeFileAtomic(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".grants-*.tmp")
+	return writeBytesAtomic(path, append(b, '\n'))
+}
+
+// writeBytesAtomic writes b, mode 0600, to a temporary file, syncs it, and
+// renames it over path: a crash leaves either the old file or the new one,
+// never a torn one.
+func writeBytesAtomic(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*.tmp")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // after a successful rename this is a no-op
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
+	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -4,6 +4,9 @@
 //
 //	go run ./examples/server
 //	mariadb -h 127.0.0.1 -P 4000 -u root -p
+//
+// Subcommands: token (mints a dev IdP token) and reset-root-password (the
+// way back in for a lost root password, with the server stopped).
 package main
 
 import (
@@ -32,9 +35,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
-	if len(os.Args) > 1 && os.Args[1] == "token" {
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "token":
 		err = mintToken(os.Args[2:], os.Stdout)
-	} else {
+	case len(os.Args) > 1 && os.Args[1] == "reset-root-password":
+		err = resetRootPassword(os.Args[2:], os.Stdout)
+	default:
 		err = run(ctx, os.Args[1:], os.Stderr)
 	}
 	if err != nil {
@@ -50,7 +56,9 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	dataDir := fs.String("data-dir", "./authplug-data", "directory for accounts, grants and the TLS certificate")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate (PEM); default: a self-signed one in --data-dir")
 	tlsKey := fs.String("tls-key", "", "TLS private key (PEM), with --tls-cert")
-	rootPassword := fs.String("root-password", "", "root@localhost's password on first start; default: generated and printed once")
+	rsaPriv := fs.String("rsa-private-key", "", "RSA private key (PEM) for password exchange without TLS; default: a pair generated in --data-dir")
+	rsaPub := fs.String("rsa-public-key", "", "RSA public key (PEM), with --rsa-private-key")
+	rootPassword := fs.String("root-password", "", "root@localhost's password on first start; default: generated, kept in --data-dir and printed at each start until root logs in")
 	oauthIssuer := fs.String("oauth-issuer", oauth.DevIssuer, "the issuer token accounts may be bound to")
 	oauthAudience := fs.String("oauth-audience", oauth.DefaultAudience, "the audience tokens must carry")
 	oauthJWKS := fs.String("oauth-jwks-file", "", "JWKS to verify tokens with, re-read when it changes; default: a dev IdP key in --data-dir")
@@ -90,6 +98,8 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 		DataDir:        *dataDir,
 		TLSCert:        *tlsCert,
 		TLSKey:         *tlsKey,
+		RSAPrivateKey:  *rsaPriv,
+		RSAPublicKey:   *rsaPub,
 		RootPassword:   *rootPassword,
 		SecureFilePriv: *secureFiles,
 		Extensions:     es,
@@ -104,7 +114,7 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 		return fmt.Errorf("demo database: %w", err)
 	}
 	if pw := s.GeneratedRootPassword(); pw != "" {
-		log.Warn("first start: generated a password for root@localhost; it is not shown again", "password", pw)
+		log.Warn("generated a password for root@localhost; shown at each start until root logs in", "password", pw, "file", s.RootPasswordFile())
 	}
 	log.Info("authplug server listening", "addr", s.Addr().String(), "data_dir", *dataDir)
 	log.Info("table data lives in memory and is lost on exit; accounts and grants are saved in the data directory")
@@ -136,6 +146,34 @@ func seedDemo(ctx context.Context, s *server.Server) error {
 		}
 	}
 	return nil
+}
+
+// resetRootPassword restores root@localhost, offline: the data directory's
+// lock makes it refuse while a server runs there.
+func resetRootPassword(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("reset-root-password", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", "./authplug-data", "the server's data directory")
+	password := fs.String("root-password", "", "the new password; default: generated and printed")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("reset-root-password: unexpected argument %q", fs.Arg(0))
+	}
+	es, err := extension.GetExtensions()
+	if err != nil {
+		return err
+	}
+	generated, err := server.ResetRootPassword(*dataDir, *password, es)
+	if err != nil {
+		return fmt.Errorf("reset-root-password: %w", err)
+	}
+	if generated != "" {
+		_, err = fmt.Fprintf(out, "root@localhost's new password: %s\n(also shown at each server start until root logs in)\n", generated)
+		return err
+	}
+	_, err = fmt.Fprintln(out, "root@localhost's password is reset")
+	return err
 }
 
 // mintToken prints a token signed by the dev IdP in the data directory: the
