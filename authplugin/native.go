@@ -55,7 +55,9 @@ func nativeStage2(s string) (stage2 [sha1.Size]byte, err error) {
 	case s[0] != '*':
 		return stage2, fmt.Errorf("a %s hash must start with *", NativePasswordName)
 	}
-	if _, err := hex.Decode(stage2[:], []byte(s[1:])); err != nil {
+	var digits [2 * sha1.Size]byte // the length was checked above
+	copy(digits[:], s[1:])
+	if _, err := hex.Decode(stage2[:], digits[:]); err != nil {
 		return stage2, fmt.Errorf("a %s hash must be * and %d hex digits", NativePasswordName, 2*sha1.Size)
 	}
 	return stage2, nil
@@ -89,10 +91,12 @@ func nativeAuthenticate(_ context.Context, req AuthenticateRequest) (any, error)
 	if len(req.InputPwd) != sha1.Size || len(req.Salt) < 20 {
 		return nil, ErrWrongPassword
 	}
-	h := sha1.New()
-	h.Write(req.Salt[:20])
-	h.Write(stage2[:])
-	mix := h.Sum(nil)
+	// SHA1(salt + stage2), hashed from the stack: a login allocates nothing
+	// here.
+	var in [20 + sha1.Size]byte
+	copy(in[:], req.Salt[:20])
+	copy(in[20:], stage2[:])
+	mix := sha1.Sum(in[:])
 	var stage1 [sha1.Size]byte
 	for i := range stage1 {
 		stage1[i] = req.InputPwd[i] ^ mix[i]

@@ -63,7 +63,11 @@ func sha256Authenticate(ctx context.Context, key *rsaKey, req AuthenticateReques
 	if req.StoredPwd == "" {
 		return ErrWrongPassword // a password for an account without one
 	}
-	if subtle.ConstantTimeCompare([]byte(sha256Crypt(pw, salt, sha256Rounds)), hash) != 1 {
+	got, err := sha256CryptCtx(ctx, pw, salt, sha256Rounds)
+	if err != nil {
+		return fmt.Errorf("%s: %w", SHA256PasswordName, err)
+	}
+	if subtle.ConstantTimeCompare([]byte(got), hash) != 1 {
 		return ErrWrongPassword
 	}
 	return nil

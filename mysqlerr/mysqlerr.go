@@ -254,3 +254,32 @@ func BoundedName(name string) string {
 func LoginDenied(user, host string, usingPassword bool) *Error {
 	return AccessDenied(BoundedName(user), host, usingPassword)
 }
+
+// Connection limits (MySQL 8: max_connections, max_user_connections and
+// "Setting Account Resource Limits").
+const (
+	ErConCount         = 1040 // ER_CON_COUNT_ERROR
+	ErTooManyUserConns = 1203 // ER_TOO_MANY_USER_CONNECTIONS
+	ErUserLimitReached = 1226 // ER_USER_LIMIT_REACHED
+)
+
+// TooManyConnections is 1040: max_connections sessions are open, and the
+// one more kept for CONNECTION_ADMIN or SUPER is taken or the account holds
+// neither.
+func TooManyConnections() *Error {
+	return New(ErConCount, "08004", "Too many connections")
+}
+
+// UserLimitReached is 1226: the account already has its
+// MAX_USER_CONNECTIONS sessions open; limit is that number.
+func UserLimitReached(user string, limit int) *Error {
+	return New(ErUserLimitReached, "42000", "User '%s' has exceeded the 'max_user_connections' resource (current value: %d)",
+		BoundedName(user), limit)
+}
+
+// TooManyUserConnections is 1203: the account, which has no
+// MAX_USER_CONNECTIONS of its own, already has the global
+// max_user_connections sessions open.
+func TooManyUserConnections(user string) *Error {
+	return New(ErTooManyUserConns, "42000", "User %s already has more than 'max_user_connections' active connections", BoundedName(user))
+}

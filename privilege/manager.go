@@ -288,7 +288,8 @@ func (m *Manager) ConnectionVerification(ctx context.Context, req LoginRequest) 
 	if ra, ok := state.(authplugin.RoleActivator); ok {
 		roles = ra.ActivateRoles(sortedKeys(e.roles), slices.Clone(e.defaultRoles))
 	}
-	s.ident.Store(&identity{roles: grantedOnly(e, roles)})
+	s.loginIdent.roles = grantedOnly(e, roles)
+	s.ident.Store(&s.loginIdent)
 	if m.log.Enabled(ctx, slog.LevelDebug) { // the attributes cost more than the check
 		m.log.LogAttrs(ctx, slog.LevelDebug, "login accepted",
 			slog.String("user", req.User), slog.String("client", c.host()),

@@ -26,7 +26,10 @@ type Session struct {
 	connState *tls.ConnectionState
 
 	ident atomic.Pointer[identity]
-	view  atomic.Pointer[view]
+	// loginIdent is the identity the session starts with, allocated with
+	// the Session itself; ident points to it until SET ROLE or EXECUTE AS.
+	loginIdent identity
+	view       atomic.Pointer[view]
 
 	// sandbox: the login's password had expired (expiry.go); expiredRow is
 	// the account's row then, to tell when its credential has changed.

@@ -168,6 +168,11 @@ func (s *Snapshot) effective(a priv.Account, roles []priv.Account) *grantSet {
 	if e == nil {
 		return emptyGrants
 	}
+	if len(roles) == 0 {
+		// Most sessions (every login without default roles): their own
+		// grants, without building the walk below.
+		return e.grants
+	}
 	var active []*entry
 	seen := map[priv.Account]bool{a: true}
 	var walk func(r priv.Account)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"time"
 	"unicode/utf8"
@@ -95,8 +96,16 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 		cs := tc.ConnectionState()
 		state = &cs
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), m.s.cfg.HandshakeTimeout)
+	// The handshake's own deadline, from accept: the plugin's work stops
+	// with it, as does any throttle delay.
+	ctx, cancel := context.WithDeadline(context.Background(), m.s.handshakeDeadline(c.Conn))
 	defer cancel()
+	if d, err := m.s.throttle.Wait(ctx, addr); err != nil {
+		m.s.connEvent(c, mysqlerr.BoundedName(user), m.s.events(c.ConnectionID), nil, fmt.Errorf("login throttled: %w", err))
+		return nil, fmt.Errorf("login from %s throttled past the handshake deadline: %w", addr, err)
+	} else if d > 0 {
+		m.s.log.Warn("login delayed after consecutive failed logins from the client", "client", addr.String(), "delay", d)
+	}
 	sess, err := m.s.mgr.ConnectionVerification(ctx, privilege.LoginRequest{
 		User:         user,
 		RemoteAddr:   addr,
@@ -107,6 +116,7 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 		ClientPlugin: string(m.name),
 	})
 	if err != nil {
+		m.s.throttle.Failed(addr)
 		reason := err
 		var le *privilege.LoginError
 		if errors.As(err, &le) {
@@ -115,11 +125,21 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 		m.s.connEvent(c, mysqlerr.BoundedName(user), m.s.events(c.ConnectionID), nil, reason)
 		return nil, toSQLError(err)
 	}
+	// The credentials were right, whatever the limits say next.
+	m.s.throttle.Succeeded(addr)
+	release, err := m.s.admitSession(sess)
+	if err != nil {
+		m.s.connEvent(c, mysqlerr.BoundedName(user), m.s.events(c.ConnectionID), nil, err)
+		return nil, toSQLError(err)
+	}
 	// Authenticated: the handshake deadline no longer applies.
 	if err := c.Conn.SetDeadline(time.Time{}); err != nil {
+		release()
 		return nil, err
 	}
-	m.s.sessions.Store(c.ConnectionID, m.s.newConn(c, sess))
+	cn := m.s.newConn(c, sess)
+	cn.release = release
+	m.s.sessions.Store(c.ConnectionID, cn)
 	return sql.MysqlConnectionUser{User: user, Host: sess.Host()}, nil
 }
 
@@ -131,28 +151,4 @@ func toSQLError(err error) error {
 		return mysql.NewSQLError(int(e.Code), e.SQLState, "%s", e.Message)
 	}
 	return err
-}
-
-// deadlineListener gives every accepted connection a deadline for its
-// handshake, so that a client that stops mid-handshake cannot hold a
-// goroutine; HandleAuthPluginData lifts it once the login succeeded.
-type deadlineListener struct {
-	net.Listener
-	timeout time.Duration
-}
-
-func (l deadlineListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		// A connection that cannot be given a deadline is dropped, not
-		// reported: an error here would stop vitess' accept loop.
-		if err := c.SetDeadline(time.Now().Add(l.timeout)); err != nil {
-			c.Close()
-			continue
-		}
-		return c, nil
-	}
 }

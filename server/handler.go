@@ -54,11 +54,17 @@ func (h *handler) NewConnection(c *mysql.Conn) {
 
 func (h *handler) ConnectionClosed(c *mysql.Conn) {
 	defer h.Handler.ConnectionClosed(c)
+	// Every connection vitess was handed ends here once, however it ends:
+	// its max_connections count is given back (limits.go).
+	defer h.s.connClosed(c.Conn)
 	info := func() *extension.ConnEventInfo {
 		return &extension.ConnEventInfo{ConnectionID: uint64(c.ConnectionID), User: c.User, RemoteAddr: c.RemoteAddr().String()}
 	}
 	if cn := h.s.conn(c.ConnectionID); cn != nil {
 		h.s.sessions.Delete(c.ConnectionID)
+		if cn.release != nil {
+			cn.release()
+		}
 		if cn.events.HasConnEventHandlers() {
 			i := info()
 			i.ClientHost, i.Account = cn.sess.Host(), cn.sess.AuthenticatedAccount()

@@ -70,9 +70,32 @@ type Config struct {
 	// (each also needs FILE). Empty means <DataDir>/secure-files, created
 	// on start; "NULL" disables file I/O.
 	SecureFilePriv string
-	// HandshakeTimeout bounds a login, from accept to authenticated.
+	// HandshakeTimeout bounds a login, from accept to authenticated; the
+	// auth plugin's work (hashing, token checks) and any login throttle
+	// delay end with it.
 	HandshakeTimeout time.Duration
 	Logger           *slog.Logger
+
+	// MaxConnections is MySQL's max_connections: how many connections may
+	// be open at once, handshakes included; 0 means 151, MySQL's default,
+	// and a negative value no limit. As in MySQL, one more is let in for an
+	// account holding CONNECTION_ADMIN or SUPER; past that, a client gets
+	// 1040 in place of the greeting.
+	MaxConnections int
+	// MaxUserConnections is MySQL's global max_user_connections: how many
+	// sessions an account without a MAX_USER_CONNECTIONS of its own may
+	// have open (1203 past it); 0 means no limit, MySQL's default. An
+	// account's own limit is 1226 past it.
+	MaxUserConnections int
+	// LoginFailureThreshold, LoginDelayMin and LoginDelayMax configure the
+	// login throttle (privilege.LoginThrottle): after this many consecutive
+	// failed logins from one client address, each further attempt from it
+	// waits LoginDelayMin, growing by LoginDelayMin per failure up to
+	// LoginDelayMax, until a login from it succeeds. Zero values mean 3,
+	// 1 s and 30 s, so an embedding server is throttled unless it says
+	// otherwise; a negative threshold turns the throttle off.
+	LoginFailureThreshold        int
+	LoginDelayMin, LoginDelayMax time.Duration
 }
 
 // Server is a running MySQL-compatible server.
@@ -100,6 +123,13 @@ type Server struct {
 	// empty disables file I/O.
 	secureFiles string
 	definers    definerRegistry
+	// The limits (limits.go): open connections against max_connections,
+	// sessions against accounts' limits, the login throttle, and each
+	// accepted connection's handshake deadline (net.Conn -> time.Time).
+	conns     connLimit
+	userConns *privilege.UserConnections
+	throttle  *privilege.LoginThrottle
+	deadlines sync.Map
 }
 
 // conn is authplug's state for one authenticated connection.
@@ -109,6 +139,9 @@ type conn struct {
 	events *extension.SessionExtensions
 	plan   planState
 	acting impersonation
+	// release gives back the session's count against its account's
+	// MAX_USER_CONNECTIONS.
+	release func()
 }
 
 // authzMu serializes engine construction: go-mysql-server reads its
@@ -136,6 +169,9 @@ func New(cfg Config) (_ *Server, err error) {
 	}
 	if cfg.HandshakeTimeout <= 0 {
 		cfg.HandshakeTimeout = 10 * time.Second
+	}
+	if cfg.MaxConnections == 0 {
+		cfg.MaxConnections = DefaultMaxConnections
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -166,7 +202,9 @@ func New(cfg Config) (_ *Server, err error) {
 			lock.release()
 		}
 	}()
-	s := &Server{cfg: cfg, log: cfg.Logger, lock: lock}
+	s := &Server{cfg: cfg, log: cfg.Logger, lock: lock,
+		userConns: privilege.NewUserConnections(cfg.MaxUserConnections), throttle: newThrottle(cfg)}
+	s.conns.max = int64(max(cfg.MaxConnections, 0))
 	s.definers = definerRegistry{s}
 
 	store, found, err := loadGrants(cfg.DataDir)
@@ -246,7 +284,7 @@ func New(cfg Config) (_ *Server, err error) {
 	gcfg := gmsserver.Config{
 		Protocol:  "tcp",
 		Address:   l.Addr().String(),
-		Listener:  deadlineListener{Listener: l, timeout: cfg.HandshakeTimeout},
+		Listener:  handshakeListener{Listener: l, s: s},
 		TLSConfig: tlsConfig,
 		Version:   "8.0.33-authplug",
 		ProtocolListenerFactory: func(c gmsserver.Config, lc mysql.ListenerConfig, sel gmsserver.ServerEventListener) (gmsserver.ProtocolListener, error) {

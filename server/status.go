@@ -28,14 +28,21 @@ type statusVars struct {
 }
 
 func (v statusVars) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
-	if _, ok := n.(*plan.ShowStatus); !ok {
+	var values map[string]string
+	switch n.(type) {
+	case *plan.ShowStatus:
+		values = v.s.limitStatus() // limits.go
+		values[strings.ToLower(rsaPublicKeyStatus)] = v.s.rsaPublicKey
+	case *plan.ShowVariables:
+		values = v.s.limitVariables()
+	default:
 		return v.next.Build(ctx, n, row)
 	}
 	iter, err := rowexec.DefaultBuilder.Build(ctx, n, row)
 	if err != nil {
 		return nil, err
 	}
-	return &statusIter{RowIter: iter, values: map[string]string{strings.ToLower(rsaPublicKeyStatus): v.s.rsaPublicKey}}, nil
+	return &statusIter{RowIter: iter, values: values}, nil
 }
 
 // statusIter replaces the values of the variables it knows, by name

@@ -74,6 +74,14 @@ func startWith(t *testing.T, exts *extension.Extensions, dir string, timeout tim
 
 func startSocket(t *testing.T, exts *extension.Extensions, dir string, timeout time.Duration, socket string) *env {
 	t.Helper()
+	return startConfig(t, exts, dir, timeout, socket, nil)
+}
+
+// startConfig is startSocket with the server's Config changed by tweak
+// (nil for none) before the server starts. The login throttle is off
+// unless tweak turns it on: the tests fail many logins from 127.0.0.1.
+func startConfig(t *testing.T, exts *extension.Extensions, dir string, timeout time.Duration, socket string, tweak func(*server.Config)) *env {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -84,16 +92,21 @@ func startSocket(t *testing.T, exts *extension.Extensions, dir string, timeout t
 	}
 	e := &env{t: t, dir: dir, logs: &syncBuffer{}, exts: exts, timeout: timeout}
 	db := memory.NewDatabase("demo")
-	srv, err := server.New(server.Config{
-		Addr:             "127.0.0.1:0",
-		Socket:           socket,
-		DataDir:          dir,
-		RootPassword:     rootPassword,
-		Extensions:       exts,
-		Databases:        []gmssql.Database{db},
-		HandshakeTimeout: e.timeout,
-		Logger:           slog.New(slog.NewTextHandler(e.logs, nil)),
-	})
+	cfg := server.Config{
+		Addr:                  "127.0.0.1:0",
+		Socket:                socket,
+		DataDir:               dir,
+		RootPassword:          rootPassword,
+		Extensions:            exts,
+		Databases:             []gmssql.Database{db},
+		HandshakeTimeout:      e.timeout,
+		Logger:                slog.New(slog.NewTextHandler(e.logs, nil)),
+		LoginFailureThreshold: -1,
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	srv, err := server.New(cfg)
 	require.NoError(t, err)
 	e.srv, e.addr = srv, srv.Addr().String()
 	served := make(chan error, 1)

@@ -28,6 +28,7 @@ import (
 
 	"github.com/authplug/authplug/examples/oauth"
 	"github.com/authplug/authplug/extension"
+	"github.com/authplug/authplug/privilege"
 	"github.com/authplug/authplug/server"
 )
 
@@ -66,9 +67,20 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	oauthMaxAge := fs.Duration("oauth-max-age", time.Hour, "how old a token's iat may be")
 	oauthLeeway := fs.Duration("oauth-leeway", 30*time.Second, "clock skew allowed on exp, nbf and iat")
 	auditLog := fs.String("audit-log", "", "file the JSON audit lines are appended to (default: standard error)")
+	maxConns := fs.Int("max-connections", server.DefaultMaxConnections, "connections open at once, as MySQL's max_connections (one more for CONNECTION_ADMIN or SUPER)")
+	maxUserConns := fs.Int("max-user-connections", 0, "sessions per account without a MAX_USER_CONNECTIONS of its own; 0: no limit")
+	failThreshold := fs.Int("login-failure-threshold", privilege.DefaultLoginFailureThreshold, "consecutive failed logins from one client address before its logins are delayed; 0 turns the throttle off")
+	delayMin := fs.Duration("login-delay-min", privilege.DefaultLoginDelayMin, "the first delay of a throttled address, added again for each further failure")
+	delayMax := fs.Duration("login-delay-max", privilege.DefaultLoginDelayMax, "the longest delay of a throttled address")
 	secureFiles := fs.String("secure-file-priv", "", "the only directory LOAD_FILE, INTO OUTFILE and LOAD DATA may use; default: secure-files in --data-dir; NULL disables file I/O")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *maxConns < 1 || *maxUserConns < 0 || *failThreshold < 0 {
+		return errors.New("--max-connections must be at least 1, --max-user-connections and --login-failure-threshold at least 0")
+	}
+	if *failThreshold == 0 {
+		*failThreshold = -1 // server.Config's "off"
 	}
 
 	log := slog.New(slog.NewTextHandler(logOut, nil))
@@ -105,6 +117,12 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 		Extensions:     es,
 		Databases:      []sql.Database{memory.NewDatabase("demo")},
 		Logger:         log,
+
+		MaxConnections:        *maxConns,
+		MaxUserConnections:    *maxUserConns,
+		LoginFailureThreshold: *failThreshold,
+		LoginDelayMin:         *delayMin,
+		LoginDelayMax:         *delayMax,
 	})
 	if err != nil {
 		return err

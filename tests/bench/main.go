@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"database/sql/driver"
 	"flag"
@@ -18,6 +19,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,9 +46,24 @@ func main() {
 	rounds := flag.Int("rounds", 5, "rounds")
 	workers := flag.Int("workers", 4, "concurrent connections running point selects")
 	conns := flag.Int("conns", 200, "connections in the concurrency check")
+	loginsOnly := flag.Bool("logins-only", false, "measure the login ratios only")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	logrus.SetOutput(io.Discard)
-	if err := run(*logins, *rounds, *workers, *conns, *duration); err != nil {
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if err := run(*logins, *rounds, *workers, *conns, *duration, *loginsOnly); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -58,7 +76,7 @@ type target struct {
 	pw   string
 }
 
-func run(logins, rounds, workers, conns int, duration time.Duration) error {
+func run(logins, rounds, workers, conns int, duration time.Duration, loginsOnly bool) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "authplug-bench-")
 	if err != nil {
@@ -78,12 +96,18 @@ func run(logins, rounds, workers, conns int, duration time.Duration) error {
 		return err
 	}
 	defer apSHA2.Close()
-	gmsAuth, closeA, err := startGMS(ctx, true)
+	// The peer serves TLS with authplug's certificate, so that both
+	// servers pay the same handshake.
+	pair, err := tls.LoadX509KeyPair(dir+"/sha2/server-cert.pem", dir+"/sha2/server-key.pem")
+	if err != nil {
+		return err
+	}
+	gmsAuth, closeA, err := startGMS(ctx, true, &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12})
 	if err != nil {
 		return err
 	}
 	defer closeA()
-	gmsOff, closeB, err := startGMS(ctx, false)
+	gmsOff, closeB, err := startGMS(ctx, false, nil)
 	if err != nil {
 		return err
 	}
@@ -93,9 +117,21 @@ func run(logins, rounds, workers, conns int, duration time.Duration) error {
 		{"authplug", cfgFor(ap.Addr().String()), "bench", "pw"},
 		{"go-mysql-server auth", cfgFor(gmsAuth), "bench", "pw"},
 		{"authorization off", cfgFor(gmsOff), "root", ""},
-		{"authplug, caching_sha2 offered", cfgFor(apSHA2.Addr().String()), "bench", "pw"},
 	}
-	loginTime := make([]time.Duration, len(targets))
+	if err := loginRatios(ctx, []loginCase{
+		{"mysql_native_password accounts, both servers offering it in the handshake",
+			targets[0], targets[1]},
+		{"default-plugin accounts (CREATE USER ... IDENTIFIED BY): authplug's caching_sha2_password fast path / the peer's mysql_native_password",
+			target{"authplug", cfgFor(apSHA2.Addr().String()), "dflt", "pw"}, target{"go-mysql-server auth", cfgFor(gmsAuth), "dflt", "pw"}},
+		{"the same over TLS",
+			target{"authplug", withTLS(cfgFor(apSHA2.Addr().String())), "dflt", "pw"}, target{"go-mysql-server auth", withTLS(cfgFor(gmsAuth)), "dflt", "pw"}},
+	}, target{"authplug, caching_sha2 offered, native account", cfgFor(apSHA2.Addr().String()), "bench", "pw"}, logins, rounds); err != nil {
+		return err
+	}
+	if loginsOnly {
+		return nil
+	}
+
 	selects := make([]int64, len(targets))
 	selectTime := make([]time.Duration, len(targets))
 	// Statement throughput against authorization off, for a session with
@@ -111,16 +147,6 @@ func run(logins, rounds, workers, conns int, duration time.Duration) error {
 	}
 	for r := 0; r < rounds; r++ {
 		for i, t := range targets {
-			if i == 2 {
-				continue // logins are compared with built-in auth only
-			}
-			d, err := loginRound(ctx, t, logins)
-			if err != nil {
-				return fmt.Errorf("%s logins: %w", t.name, err)
-			}
-			loginTime[i] += d
-		}
-		for i, t := range targets[:3] {
 			n, d, err := selectRound(ctx, t, pointSelect, workers, duration)
 			if err != nil {
 				return fmt.Errorf("%s selects: %w", t.name, err)
@@ -140,12 +166,8 @@ func run(logins, rounds, workers, conns int, duration time.Duration) error {
 		}
 	}
 	rate := func(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() }
-	lp := []float64{rate(int64(logins*rounds), loginTime[0]), rate(int64(logins*rounds), loginTime[1]), 0, rate(int64(logins*rounds), loginTime[3])}
 	qp := []float64{rate(selects[0], selectTime[0]), rate(selects[1], selectTime[1]), rate(selects[2], selectTime[2])}
-	fmt.Printf("logins/s (mysql_native_password, one at a time): authplug %.0f, go-mysql-server auth %.0f\n", lp[0], lp[1])
 	fmt.Printf("point selects/s (%d connections): authplug %.0f, go-mysql-server auth %.0f, authorization off %.0f\n", workers, qp[0], qp[1], qp[2])
-	fmt.Printf("ratio logins authplug / go-mysql-server auth: %.2f (target >= 1.0)\n", lp[0]/lp[1])
-	fmt.Printf("ratio logins authplug offering caching_sha2_password / go-mysql-server auth: %.2f (one more round trip for a native account)\n", lp[3]/lp[1])
 	fmt.Printf("ratio selects authplug / go-mysql-server auth: %.2f (target >= 1.0)\n", qp[0]/qp[1])
 	fmt.Printf("ratio selects authplug / authorization off: %.2f (target >= 0.95)\n", qp[0]/qp[2])
 	for q, name := range []string{"point selects", "three-table joins"} {
@@ -224,6 +246,9 @@ func startAuthplug(ctx context.Context, dir, handshakePlugin string) (*server.Se
 		Addr: "127.0.0.1:0", DataDir: dir, RootPassword: "root", DefaultAuthPlugin: handshakePlugin,
 		Databases: []gmssql.Database{memory.NewDatabase("bench")},
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// As the peer: no connection limit (the concurrency check opens
+		// more than the default 151) and no login throttle.
+		MaxConnections: -1, LoginFailureThreshold: -1,
 	})
 	if err != nil {
 		return nil, err
@@ -233,7 +258,9 @@ func startAuthplug(ctx context.Context, dir, handshakePlugin string) (*server.Se
 			return nil, err
 		}
 	}
-	go s.Serve()
+	// Labelled, so that a CPU profile (-cpuprofile) tells the servers apart:
+	// go tool pprof -tagfocus server=authplug/sha2 ...
+	go pprof.Do(ctx, pprof.Labels("server", "authplug/"+filepath.Base(dir)), func(context.Context) { s.Serve() })
 	db, err := sql.Open("mysql", cfgFor(s.Addr().String())("root", "root").FormatDSN()+"&tls=skip-verify")
 	if err != nil {
 		return nil, err
@@ -243,6 +270,9 @@ func startAuthplug(ctx context.Context, dir, handshakePlugin string) (*server.Se
 		"CREATE USER bench IDENTIFIED WITH mysql_native_password BY 'pw'",
 		"GRANT SELECT ON bench.* TO bench",
 		"CREATE USER colbench IDENTIFIED WITH mysql_native_password BY 'pw'",
+		// authplug's default plugin (caching_sha2_password).
+		"CREATE USER dflt IDENTIFIED BY 'pw'",
+		"GRANT SELECT ON bench.* TO dflt",
 	}, colGrants...) {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return nil, err
@@ -253,7 +283,7 @@ func startAuthplug(ctx context.Context, dir, handshakePlugin string) (*server.Se
 
 // startGMS runs plain go-mysql-server: with its own users and grants
 // (withAuth), or with none, when it checks nothing.
-func startGMS(ctx context.Context, withAuth bool) (string, func(), error) {
+func startGMS(ctx context.Context, withAuth bool, tlsConfig *tls.Config) (string, func(), error) {
 	db := memory.NewDatabase("bench")
 	pro := memory.NewDBProvider(db)
 	engine := sqle.NewDefault(pro)
@@ -268,7 +298,10 @@ func startGMS(ctx context.Context, withAuth bool) (string, func(), error) {
 	if withAuth {
 		stmts = append(stmts,
 			"CREATE USER bench IDENTIFIED WITH mysql_native_password BY 'pw'",
-			"GRANT SELECT ON bench.* TO bench")
+			"GRANT SELECT ON bench.* TO bench",
+			// go-mysql-server's default plugin (mysql_native_password).
+			"CREATE USER dflt IDENTIFIED BY 'pw'",
+			"GRANT SELECT ON bench.* TO dflt")
 	}
 	sctx.Session.SetClient(gmssql.Client{User: "root", Address: "localhost"})
 	for _, q := range stmts {
@@ -284,11 +317,11 @@ func startGMS(ctx context.Context, withAuth bool) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	s, err := gmsserver.NewServer(gmsserver.Config{Protocol: "tcp", Address: l.Addr().String(), Listener: l}, engine, gmssql.NewContext, memory.NewSessionBuilder(pro), nil)
+	s, err := gmsserver.NewServer(gmsserver.Config{Protocol: "tcp", Address: l.Addr().String(), Listener: l, TLSConfig: tlsConfig}, engine, gmssql.NewContext, memory.NewSessionBuilder(pro), nil)
 	if err != nil {
 		return "", nil, err
 	}
-	go s.Start()
+	go pprof.Do(ctx, pprof.Labels("server", fmt.Sprintf("go-mysql-server/auth=%t", withAuth)), func(context.Context) { s.Start() })
 	return l.Addr().String(), func() { s.Close() }, nil
 }
 

@@ -101,6 +101,9 @@ func tokenLogins(ctx context.Context, logins, rounds int) error {
 	s, err := server.New(server.Config{
 		Addr: "127.0.0.1:0", DataDir: dir, RootPassword: "root", Extensions: es,
 		Databases: []gmssql.Database{memory.NewDatabase("bench")}, Logger: quiet,
+		// As the peer: no connection limit (the concurrency check opens
+		// more than the default 151) and no login throttle.
+		MaxConnections: -1, LoginFailureThreshold: -1,
 	})
 	if err != nil {
 		return err
