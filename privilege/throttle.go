@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -38,6 +39,9 @@ type LoginThrottle struct {
 	mu        sync.Mutex
 	byAddr    map[string]*list.Element // of *failedAddr
 	lru       *list.List               // front: the latest failure
+	// remembered is len(byAddr), read without the lock: while no address
+	// has failures, as on a healthy server, a login costs one load here.
+	remembered atomic.Int64
 }
 
 type failedAddr struct {
@@ -134,7 +138,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 // returns how long it waited. It returns ctx's error if ctx ends first
 // (the handshake's deadline).
 func (t *LoginThrottle) Wait(ctx context.Context, addr net.Addr) (time.Duration, error) {
-	if t == nil {
+	if t == nil || t.remembered.Load() == 0 {
 		return 0, nil
 	}
 	d := t.reserve(throttleKey(addr))
@@ -216,12 +220,13 @@ func (t *LoginThrottle) Failed(addr net.Addr) {
 		t.lru.Remove(oldest)
 	}
 	t.byAddr[key] = t.lru.PushFront(&failedAddr{key: key, failures: 1})
+	t.remembered.Store(int64(len(t.byAddr)))
 }
 
 // Succeeded records a successful login from addr, which forgets its
 // failures.
 func (t *LoginThrottle) Succeeded(addr net.Addr) {
-	if t == nil {
+	if t == nil || t.remembered.Load() == 0 {
 		return
 	}
 	key := throttleKey(addr)
@@ -230,6 +235,7 @@ func (t *LoginThrottle) Succeeded(addr net.Addr) {
 	if el := t.byAddr[key]; el != nil {
 		delete(t.byAddr, key)
 		t.lru.Remove(el)
+		t.remembered.Store(int64(len(t.byAddr)))
 	}
 }
 

@@ -106,15 +106,17 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 	} else if d > 0 {
 		m.s.log.Warn("login delayed after consecutive failed logins from the client", "client", addr.String(), "delay", d)
 	}
+	wc := &wireConn{c: c}
 	sess, err := m.s.mgr.ConnectionVerification(ctx, privilege.LoginRequest{
 		User:         user,
 		RemoteAddr:   addr,
 		ConnState:    state,
 		AuthData:     data,
 		Salt:         salt,
-		AuthConn:     wireConn{c},
+		AuthConn:     wc,
 		ClientPlugin: string(m.name),
 	})
+	wc.done()
 	if err != nil {
 		m.s.throttle.Failed(addr)
 		reason := err

@@ -125,6 +125,8 @@ func rawConn(c net.Conn) net.Conn {
 			c = w.NetConn()
 		case netutil.ConnWithTimeouts:
 			c = w.Conn
+		case *heldWrite:
+			c = w.Conn
 		default:
 			return c
 		}

@@ -25,11 +25,21 @@ package server
 //     buffering there, writeAuthMoreData sees the pending bytes (the
 //     unexported "bufferedWriter") and fails the login instead of sending
 //     packets out of order.
+//
+// A plugin's packets are held until it next reads (the client must see them
+// to answer) or, for its last one, until vitess writes the login's OK or
+// ERR: done hands them to that write, so caching_sha2's fast-auth success
+// and the OK leave in one write (and over TLS one record), as a server that
+// buffers its output sends them. vitess writes that answer through the
+// exported Conn field, which done points at a heldWrite for exactly one
+// write; the swap happens in the connection's own goroutine, before vitess
+// touches the field again.
 
 import (
 	"bufio"
 	"context"
 	"errors"
+	"net"
 	"reflect"
 	"unsafe"
 
@@ -37,9 +47,12 @@ import (
 )
 
 // wireConn is the AuthConn of a connection in its handshake.
-type wireConn struct{ c *mysql.Conn }
+type wireConn struct {
+	c    *mysql.Conn
+	held []byte // packets written and not yet sent
+}
 
-func (w wireConn) WriteAuthMoreData(ctx context.Context, data []byte) error {
+func (w *wireConn) WriteAuthMoreData(ctx context.Context, data []byte) error {
 	if sequenceOffset == 0 {
 		return errNoSequence
 	}
@@ -51,18 +64,16 @@ func (w wireConn) WriteAuthMoreData(ctx context.Context, data []byte) error {
 		return errBuffered
 	}
 	seq := (*uint8)(unsafe.Add(unsafe.Pointer(w.c), sequenceOffset))
-	pkt := make([]byte, 0, 4+n)
-	pkt = append(pkt, byte(n), byte(n>>8), byte(n>>16), *seq, mysql.AuthMoreDataPacket)
-	pkt = append(pkt, data...)
+	w.held = append(w.held, byte(n), byte(n>>8), byte(n>>16), *seq, mysql.AuthMoreDataPacket)
+	w.held = append(w.held, data...)
 	*seq++
-	if dl, ok := ctx.Deadline(); ok {
-		w.c.Conn.SetWriteDeadline(dl)
-	}
-	_, err := w.c.Conn.Write(pkt)
-	return err
+	return nil
 }
 
-func (w wireConn) ReadPacket(ctx context.Context) ([]byte, error) {
+func (w *wireConn) ReadPacket(ctx context.Context) ([]byte, error) {
+	if err := w.send(ctx); err != nil {
+		return nil, err
+	}
 	if dl, ok := ctx.Deadline(); ok {
 		w.c.Conn.SetReadDeadline(dl)
 	}
@@ -71,6 +82,52 @@ func (w wireConn) ReadPacket(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	return append([]byte(nil), p...), nil
+}
+
+// send writes the held packets now.
+func (w *wireConn) send(ctx context.Context) error {
+	if len(w.held) == 0 {
+		return nil
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		w.c.Conn.SetWriteDeadline(dl)
+	}
+	_, err := w.c.Conn.Write(w.held)
+	w.held = nil
+	return err
+}
+
+// done hands the packets still held to vitess' next write on the
+// connection, the login's OK or ERR. The host calls it once the plugin has
+// finished, whatever the outcome.
+func (w *wireConn) done() {
+	if len(w.held) == 0 {
+		return
+	}
+	w.c.Conn = &heldWrite{Conn: w.c.Conn, held: w.held, owner: w.c}
+	w.held = nil
+}
+
+// heldWrite sends held packets ahead of the first write, in the same
+// write, and then gives the connection back its own net.Conn.
+type heldWrite struct {
+	net.Conn
+	held  []byte
+	owner *mysql.Conn
+}
+
+// Write sends the held packets with p, the first time; vitess may keep
+// this writer for the rest of its packet (it writes a header and a body),
+// so later writes go straight through.
+func (h *heldWrite) Write(p []byte) (int, error) {
+	if h.held == nil {
+		return h.Conn.Write(p)
+	}
+	h.owner.Conn = h.Conn
+	held := h.held
+	h.held = nil
+	n, err := h.Conn.Write(append(held, p...))
+	return max(n-len(held), 0), err
 }
 
 var (

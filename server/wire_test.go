@@ -34,7 +34,11 @@ func TestWriteAuthMoreDataUsesTheSequence(t *testing.T) {
 		io.ReadFull(client, b)
 		got <- b
 	}()
-	if err := (wireConn{c}).WriteAuthMoreData(context.Background(), []byte{4}); err != nil {
+	w := &wireConn{c: c}
+	if err := w.WriteAuthMoreData(context.Background(), []byte{4}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.send(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if b := <-got; string(b) != "\x02\x00\x00\x03\x01\x04" {
@@ -54,10 +58,54 @@ func TestWriteAuthMoreDataRefusesToOvertakeBufferedOutput(t *testing.T) {
 	bw := bufio.NewWriter(srv)
 	bw.WriteString("vitess' packet")
 	*(**bufio.Writer)(unsafe.Add(unsafe.Pointer(c), writerOffset)) = bw
-	if err := (wireConn{c}).WriteAuthMoreData(context.Background(), []byte{4}); !errors.Is(err, errBuffered) {
+	if err := (&wireConn{c: c}).WriteAuthMoreData(context.Background(), []byte{4}); !errors.Is(err, errBuffered) {
 		t.Fatalf("got %v, want errBuffered", err)
 	}
 	if pendingWrites(c) != len("vitess' packet") {
 		t.Fatal("the buffered output must stay untouched")
+	}
+}
+
+// The last packet a plugin writes goes out with vitess' next write (the
+// login's OK) in one write, and the connection gets its own net.Conn back.
+func TestHeldPacketsGoOutWithTheNextWrite(t *testing.T) {
+	client, srv := net.Pipe()
+	defer client.Close()
+	c := &mysql.Conn{Conn: srv}
+	*(*uint8)(unsafe.Add(unsafe.Pointer(c), sequenceOffset)) = 3
+	w := &wireConn{c: c}
+	if err := w.WriteAuthMoreData(context.Background(), []byte{3}); err != nil {
+		t.Fatal(err)
+	}
+	w.done()
+	held := c.Conn
+	got := make(chan []byte, 1)
+	go func() {
+		// net.Pipe hands over one Write per Read: one read sees one write.
+		b := make([]byte, 64)
+		n, _ := client.Read(b)
+		got <- b[:n]
+	}()
+	if n, err := c.Conn.Write([]byte("OK")); err != nil || n != 2 {
+		t.Fatalf("write = %d, %v", n, err)
+	}
+	if b := <-got; string(b) != "\x02\x00\x00\x03\x01\x03OK" {
+		t.Fatalf("one write carried %q, want the held packet then OK", b)
+	}
+	if c.Conn != srv {
+		t.Fatal("the connection did not get its net.Conn back")
+	}
+	// vitess writes a packet's header and body through one writer: the
+	// second write carries nothing held.
+	go func() {
+		b := make([]byte, 64)
+		n, _ := client.Read(b)
+		got <- b[:n]
+	}()
+	if _, err := held.Write([]byte("body")); err != nil {
+		t.Fatal(err)
+	}
+	if b := <-got; string(b) != "body" {
+		t.Fatalf("a later write through the same writer carried %q", b)
 	}
 }
