@@ -116,6 +116,9 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 		AuthConn:     wc,
 		ClientPlugin: string(m.name),
 	})
+	if err == nil {
+		loggedIn(&c.Conn)
+	}
 	wc.done()
 	if err != nil {
 		m.s.throttle.Failed(addr)

@@ -80,7 +80,7 @@ func (l handshakeListener) Accept() (net.Conn, error) {
 			continue
 		}
 		l.s.deadlines.Store(c, deadline)
-		return c, nil
+		return newHandshakeConn(c), nil
 	}
 }
 
@@ -124,6 +124,8 @@ func rawConn(c net.Conn) net.Conn {
 		case *tls.Conn:
 			c = w.NetConn()
 		case netutil.ConnWithTimeouts:
+			c = w.Conn
+		case *handshakeConn:
 			c = w.Conn
 		case *heldWrite:
 			c = w.Conn
