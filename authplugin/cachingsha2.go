@@ -136,11 +136,11 @@ func (c *sha2Cache) authenticate(ctx context.Context, req AuthenticateRequest) e
 		return ErrWrongPassword
 	}
 	// The fast path first: a cached string was parsed when a full
-	// authentication put it there, so a hit needs no parsing again.
-	if stage2, ok := c.get(req.StoredPwd); ok {
-		if !sha2FastMatch(stage2, req.Salt, req.InputPwd) {
-			return ErrWrongPassword
-		}
+	// authentication put it there, so a hit needs no parsing again. A
+	// scramble that does not match goes on to full authentication, as in
+	// MySQL 8, exactly as a cache miss does: refusing at once would tell a
+	// client which accounts have logged in since the server started.
+	if stage2, ok := c.get(req.StoredPwd); ok && sha2FastMatch(stage2, req.Salt, req.InputPwd) {
 		if req.AuthConn != nil {
 			return req.AuthConn.WriteAuthMoreData(ctx, []byte{fastAuthSuccess})
 		}

@@ -1,6 +1,7 @@
 package privilege
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -32,6 +33,7 @@ type MemStore struct {
 	mu      sync.Mutex
 	cur     atomic.Pointer[Snapshot]
 	persist func(*Snapshot) error
+	journal func(context.Context, Change) error
 }
 
 // StoreOption configures a MemStore.
@@ -41,6 +43,14 @@ type StoreOption func(*MemStore)
 // from fn abandons the change, so memory never runs ahead of storage.
 func WithPersist(fn func(*Snapshot) error) StoreOption {
 	return func(s *MemStore) { s.persist = fn }
+}
+
+// WithJournal has every change saved by fn, as what it changed, before it
+// is published; an error from fn abandons the change, as with WithPersist.
+// A change that changes nothing is not passed on. Unlike WithPersist, the
+// work is that of the changed accounts, not of every account.
+func WithJournal(fn func(ctx context.Context, c Change) error) StoreOption {
+	return func(s *MemStore) { s.journal = fn }
 }
 
 // NewMemStore returns an empty store.
@@ -60,6 +70,11 @@ func (s *MemStore) Snapshot() *Snapshot { return s.cur.Load() }
 // privileges are not checked against a registry: use Manager.Update for
 // changes that come from users.
 func (s *MemStore) Update(fn func(tx *Tx) error) error {
+	return s.UpdateContext(context.Background(), fn)
+}
+
+// UpdateContext is Update with ctx passed to the journal (WithJournal).
+func (s *MemStore) UpdateContext(ctx context.Context, fn func(tx *Tx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tx := newTx(s.cur.Load())
@@ -67,12 +82,34 @@ func (s *MemStore) Update(fn func(tx *Tx) error) error {
 		return err
 	}
 	next := tx.commit()
+	if s.journal != nil {
+		if c := tx.change(next); !c.Empty() {
+			if err := s.journal(ctx, c); err != nil {
+				return fmt.Errorf("saving grants: %w", err)
+			}
+		}
+	}
 	if s.persist != nil {
 		if err := s.persist(next); err != nil {
 			return fmt.Errorf("saving grants: %w", err)
 		}
 	}
 	s.cur.Store(next)
+	return nil
+}
+
+// Restore replaces the store's contents with d, which came from the
+// store's own storage: neither WithPersist nor WithJournal sees it, as
+// saving it back would only repeat what is saved. d is checked as Tx.Load
+// checks it, and the store is left as it was if it fails.
+func (s *MemStore) Restore(d Data) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx := newTx(s.cur.Load())
+	if err := tx.Load(d); err != nil {
+		return err
+	}
+	s.cur.Store(tx.commit())
 	return nil
 }
 

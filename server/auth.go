@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net"
 	"time"
 	"unicode/utf8"
@@ -100,11 +99,15 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 	// with it, as does any throttle delay.
 	ctx, cancel := context.WithDeadline(context.Background(), m.s.handshakeDeadline(c.Conn))
 	defer cancel()
-	if d, err := m.s.throttle.Wait(ctx, addr); err != nil {
-		m.s.connEvent(c, mysqlerr.BoundedName(user), m.s.events(c.ConnectionID), nil, fmt.Errorf("login throttled: %w", err))
-		return nil, fmt.Errorf("login from %s throttled past the handshake deadline: %w", addr, err)
+	if d, err := m.s.throttle.Wait(ctx, addr, user); err != nil {
+		// The same 1045 as a wrong password: a refusal must not say the
+		// address is being throttled.
+		le := privilege.ThrottledLoginError(user, addr, len(data) > 0, err)
+		m.s.log.Warn("login refused", "user", mysqlerr.BoundedName(user), "client", addr.String(), "reason", le.Reason)
+		m.s.connEvent(c, mysqlerr.BoundedName(user), m.s.events(c.ConnectionID), nil, errors.New(le.Reason))
+		return nil, toSQLError(le)
 	} else if d > 0 {
-		m.s.log.Warn("login delayed after consecutive failed logins from the client", "client", addr.String(), "delay", d)
+		m.s.log.Warn("login delayed after consecutive failed logins from the client", "user", mysqlerr.BoundedName(user), "client", addr.String(), "delay", d)
 	}
 	wc := &wireConn{c: c}
 	sess, err := m.s.mgr.ConnectionVerification(ctx, privilege.LoginRequest{
@@ -121,7 +124,7 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 	}
 	wc.done()
 	if err != nil {
-		m.s.throttle.Failed(addr)
+		m.s.throttle.Failed(addr, user)
 		reason := err
 		var le *privilege.LoginError
 		if errors.As(err, &le) {
@@ -131,7 +134,7 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 		return nil, toSQLError(err)
 	}
 	// The credentials were right, whatever the limits say next.
-	m.s.throttle.Succeeded(addr)
+	m.s.throttle.Succeeded(addr, user)
 	release, err := m.s.admitSession(sess)
 	if err != nil {
 		m.s.connEvent(c, mysqlerr.BoundedName(user), m.s.events(c.ConnectionID), nil, err)

@@ -24,10 +24,23 @@ type dirLock struct{ f *os.File }
 // kernel drops a flock when its holder exits, so a crashed server leaves
 // nothing stale behind; the file itself stays.
 func lockDataDir(dir string) (*dirLock, error) {
+	if err := checkDataDir(dir); err != nil {
+		return nil, err
+	}
 	path := filepath.Join(dir, lockFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	// O_NOFOLLOW: a symbolic link planted as the lock file would have the
+	// truncation below empty whatever it points to. (os.OpenFile sets
+	// O_CLOEXEC itself; it is said here so that nobody drops it.)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
 	if err != nil {
+		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&os.ModeSymlink != 0 {
+			return nil, fmt.Errorf("data directory %s: %s is a symbolic link, which authplug does not follow; remove it", dir, path)
+		}
 		return nil, fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("data directory %s: %s is not a regular file; remove it", dir, path)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		defer f.Close()
@@ -56,4 +69,25 @@ func (l *dirLock) release() error {
 		return nil
 	}
 	return l.f.Close()
+}
+
+// checkDataDir refuses a data directory another user could change: one
+// writable by group or others, or owned by another user, could have files
+// planted in it (a symbolic link where the grants or keys are written), as
+// mysqld refuses a world-writable option file.
+func checkDataDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("data directory %s is not a directory", dir)
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("data directory %s is writable by other users (mode %04o); make it the server's alone: chmod 700 %s", dir, perm, dir)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("data directory %s is owned by uid %d, not by the server's user (uid %d); chown it to the server's user and chmod 700 %s", dir, st.Uid, os.Geteuid(), dir)
+	}
+	return nil
 }

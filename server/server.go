@@ -29,6 +29,7 @@ import (
 	"github.com/authplug/authplug/account"
 	"github.com/authplug/authplug/authplugin"
 	"github.com/authplug/authplug/extension"
+	"github.com/authplug/authplug/grantstore"
 	"github.com/authplug/authplug/priv"
 	"github.com/authplug/authplug/privilege"
 )
@@ -103,6 +104,7 @@ type Server struct {
 	cfg          Config
 	log          *slog.Logger
 	store        *privilege.MemStore
+	grants       *grantstore.Store // where store's changes are written
 	mgr          *privilege.Manager
 	accounts     *account.Executor
 	engine       *sqle.Engine
@@ -207,11 +209,16 @@ func New(cfg Config) (_ *Server, err error) {
 	s.conns.max = int64(max(cfg.MaxConnections, 0))
 	s.definers = definerRegistry{s}
 
-	store, found, err := loadGrants(cfg.DataDir)
+	store, grants, found, err := openGrants(context.Background(), cfg.DataDir, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
-	s.store = store
+	defer func() {
+		if err != nil {
+			grants.Close()
+		}
+	}()
+	s.store, s.grants = store, grants
 	rsaKey, rsaPub, rsaGenerated, err := loadRSAKeys(cfg.RSAPrivateKey, cfg.RSAPublicKey, cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -306,7 +313,10 @@ var rootAccount = priv.Account{User: "root", Host: "localhost"}
 
 // createRoot makes root@localhost with every privilege, as a new MySQL
 // data directory has. A generated password is written to its file before
-// the grants, so no crash leaves a root whose password nobody can read.
+// the grants, so no crash leaves a root whose password nobody can read, and
+// is expired, as mysqld --initialize does: it has been in a file and a log,
+// so root's first session is in sandbox mode until ALTER USER sets its own.
+// A password the operator chose (RootPassword) is theirs, and not expired.
 func (s *Server) createRoot() error {
 	pw := s.cfg.RootPassword
 	if pw == "" {
@@ -321,7 +331,8 @@ func (s *Server) createRoot() error {
 		// One left by an earlier, interrupted first start is not this root's.
 		return err
 	}
-	return s.mgr.Update(func(tx *privilege.Tx) error { return makeRoot(tx, s.mgr, pw) })
+	generated := s.cfg.RootPassword == ""
+	return s.mgr.Update(func(tx *privilege.Tx) error { return makeRoot(tx, s.mgr, pw, generated) })
 }
 
 func generatePassword() (string, error) {
@@ -333,19 +344,25 @@ func generatePassword() (string, error) {
 }
 
 // makeRoot creates root@localhost, or gives the existing one back its
-// powers: the password pw (caching_sha2_password), unlocked, every static
-// and dynamic privilege WITH GRANT OPTION. Its other grants and every other
-// account are left as they are.
-func makeRoot(tx *privilege.Tx, mgr *privilege.Manager, pw string) error {
+// powers: the password pw (caching_sha2_password), expired if expire (PASSWORD
+// EXPIRE, for a generated one), unlocked, every static and dynamic privilege
+// WITH GRANT OPTION. Its other grants and every other account are left as
+// they are.
+func makeRoot(tx *privilege.Tx, mgr *privilege.Manager, pw string, expire bool) error {
 	cred := privilege.IdentifiedBy(authplugin.CachingSHA2PasswordName, pw)
+	opts := []privilege.UserOption{privilege.AccountLock(false)}
+	if expire {
+		opts = append(opts, privilege.PasswordExpireNow())
+	}
 	if _, ok := tx.User(rootAccount); ok {
+		// SetCredential un-expires; the options then say what expire says.
 		if err := tx.SetCredential(rootAccount, cred); err != nil {
 			return err
 		}
-		if err := tx.AlterUser(rootAccount, privilege.AccountLock(false)); err != nil {
+		if err := tx.AlterUser(rootAccount, opts...); err != nil {
 			return err
 		}
-	} else if err := tx.CreateUser(rootAccount, cred); err != nil {
+	} else if err := tx.CreateUser(rootAccount, cred, opts...); err != nil {
 		return err
 	}
 	if err := tx.Grant(rootAccount, privilege.Object{}, priv.AllGlobal, true); err != nil {
@@ -364,19 +381,25 @@ func makeRoot(tx *privilege.Tx, mgr *privilege.Manager, pw string) error {
 // data directory's lock, so it refuses while a server runs on it, and
 // restores root@localhost as makeRoot does. An empty password means a
 // generated one, returned and kept in <dataDir>/initial-root-password
-// until root logs in, as on a first start. extensions may be nil.
+// until root logs in, and expired, as on a first start. extensions may be
+// nil.
 func ResetRootPassword(dataDir, password string, extensions *extension.Extensions) (generated string, err error) {
 	lock, err := lockDataDir(dataDir)
 	if err != nil {
 		return "", err
 	}
 	defer lock.release()
-	store, found, err := loadGrants(dataDir)
+	// Checked before opening the store, which would create one.
+	if !hasGrants(dataDir) {
+		return "", fmt.Errorf("%s has no %s: nothing to reset (a first start creates root)", dataDir, grantsDB)
+	}
+	store, grants, found, err := openGrants(context.Background(), dataDir, slog.Default())
 	if err != nil {
 		return "", err
 	}
+	defer func() { err = errors.Join(err, grants.Close()) }()
 	if !found {
-		return "", fmt.Errorf("%s has no %s: nothing to reset (a first start creates root)", dataDir, grantsFile)
+		return "", fmt.Errorf("%s has no accounts: nothing to reset (a first start creates root)", dataDir)
 	}
 	if extensions == nil {
 		if extensions, err = extension.NewRegistry().GetExtensions(); err != nil {
@@ -393,7 +416,7 @@ func ResetRootPassword(dataDir, password string, extensions *extension.Extension
 			return "", err
 		}
 	}
-	if err := mgr.Update(func(tx *privilege.Tx) error { return makeRoot(tx, mgr, pw) }); err != nil {
+	if err := mgr.Update(func(tx *privilege.Tx) error { return makeRoot(tx, mgr, pw, password == "") }); err != nil {
 		return "", fmt.Errorf("resetting root@localhost: %w", err)
 	}
 	if password != "" {
@@ -429,7 +452,9 @@ func (s *Server) Serve() error {
 // gives up the data directory. It may be called more than once.
 func (s *Server) Close() error {
 	err := s.gms.Close()
-	s.closeOnce.Do(func() { err = errors.Join(err, s.lock.release()) })
+	// The store before the lock: no other process may open it while this
+	// one still can write.
+	s.closeOnce.Do(func() { err = errors.Join(err, s.grants.Close(), s.lock.release()) })
 	return err
 }
 

@@ -1,45 +1,124 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 
+	"github.com/authplug/authplug/grantstore"
 	"github.com/authplug/authplug/privilege"
 )
 
-// grantsFile is where accounts, grants, roles and proxy grants live, as
-// privilege.Data in JSON.
-const grantsFile = "grants.json"
+// Accounts, grants, roles, proxy grants and definers live in an SQLite
+// database in the data directory, written change by change
+// (grantstore). Earlier releases kept them in grants.json, rewritten
+// whole on every change: a data directory that has one is imported once,
+// and the file kept, renamed, as a backup.
+const (
+	grantsDB       = "grants.db"
+	grantsJSON     = "grants.json"
+	importedSuffix = ".imported"
+)
 
-// loadGrants reads the grants file into a new store that saves every change
-// back to it. found is false on a first start (no file). A file that exists
-// but cannot be read or parsed is an error: starting with no accounts would
-// silently lock everyone out, or worse, let a fresh root be created.
-func loadGrants(dir string) (store *privilege.MemStore, found bool, err error) {
-	path := filepath.Join(dir, grantsFile)
-	store = privilege.NewMemStore(privilege.WithPersist(func(s *privilege.Snapshot) error {
-		return writeFileAtomic(path, s.Data())
-	}))
+// openGrants opens the grant store in dir into a new MemStore that writes
+// every change to it before publishing it, importing grants.json first if
+// there is one. found is false on a first start (a new store, nothing
+// imported). A store or file that exists but cannot be read is an error:
+// starting with no accounts would silently lock everyone out, or worse,
+// let a fresh root be created. The caller closes the grantstore.Store.
+func openGrants(ctx context.Context, dir string, log *slog.Logger) (store *privilege.MemStore, _ *grantstore.Store, found bool, err error) {
+	dbPath, jsonPath := filepath.Join(dir, grantsDB), filepath.Join(dir, grantsJSON)
+	// The file is read, and checked, before the store is created, so that
+	// a bad one leaves the directory as it was.
+	legacy, hasLegacy, err := readGrantsJSON(jsonPath)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	gs, err := grantstore.OpenSQLite(ctx, dbPath)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("grants store %s: %w; refusing to start without accounts", dbPath, err)
+	}
+	defer func() {
+		if err != nil {
+			gs.Close()
+		}
+	}()
+	if found, err = gs.Initialized(ctx); err != nil {
+		return nil, nil, false, fmt.Errorf("grants store %s: %w; refusing to start without accounts", dbPath, err)
+	}
+	d, err := gs.Load(ctx)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("grants store %s: %w; refusing to start without accounts", dbPath, err)
+	}
+	store = privilege.NewMemStore(privilege.WithJournal(gs.Apply))
+	if err := store.Restore(d); err != nil {
+		return nil, nil, false, fmt.Errorf("grants store %s: %w; refusing to start without accounts", dbPath, err)
+	}
+	if !hasLegacy {
+		return store, gs, found, nil
+	}
+	switch {
+	case !found:
+		if err := gs.Import(ctx, legacy); err != nil {
+			return nil, nil, false, fmt.Errorf("importing %s into %s: %w", jsonPath, dbPath, err)
+		}
+		if err := store.Restore(legacy); err != nil {
+			return nil, nil, false, err
+		}
+		found = true
+	case !reflect.DeepEqual(store.Snapshot().Data(), legacy):
+		// Not the file this store was made from: written by an older
+		// release run on the directory since, or put back by hand. Which
+		// accounts are current is the operator's call.
+		return nil, nil, false, fmt.Errorf("%s exists beside %s, which holds other accounts: move one of them away; refusing to start without knowing which accounts are current", jsonPath, dbPath)
+	}
+	// Imported now, or before a crash kept the file from being renamed.
+	backup := jsonPath + importedSuffix
+	if err := renameDurably(jsonPath, backup); err != nil {
+		return nil, nil, false, fmt.Errorf("keeping %s as %s: %w", jsonPath, backup, err)
+	}
+	log.Info("imported the accounts of grants.json into the grants store; the file is kept as a backup and no longer read",
+		"store", dbPath, "backup", backup, "accounts", len(legacy.Accounts))
+	return store, gs, found, nil
+}
+
+// readGrantsJSON reads a grants.json of an earlier release, in the form
+// it has once loaded (checked, each password's change time set), which is
+// what the store then holds. ok is false if there is none.
+func readGrantsJSON(path string) (d privilege.Data, ok bool, err error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return store, false, nil
+		return privilege.Data{}, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("reading %s: %w", path, err)
+		return privilege.Data{}, false, fmt.Errorf("reading %s: %w", path, err)
 	}
-	var d privilege.Data
 	if err := json.Unmarshal(b, &d); err != nil {
-		return nil, false, fmt.Errorf("grants file %s is unreadable (%w); refusing to start without accounts", path, err)
+		return privilege.Data{}, false, fmt.Errorf("grants file %s is unreadable (%w); refusing to start without accounts", path, err)
 	}
-	if err := store.Update(func(tx *privilege.Tx) error { return tx.Load(d) }); err != nil {
-		return nil, false, fmt.Errorf("grants file %s: %w; refusing to start without accounts", path, err)
+	m := privilege.NewMemStore()
+	if err := m.Restore(d); err != nil {
+		return privilege.Data{}, false, fmt.Errorf("grants file %s: %w; refusing to start without accounts", path, err)
 	}
-	return store, true, nil
+	return m.Snapshot().Data(), true, nil
+}
+
+// hasGrants reports whether dir has a grant store or a grants.json to
+// import: whether there is anything a reset could apply to.
+func hasGrants(dir string) bool {
+	for _, f := range []string{grantsDB, grantsJSON} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // rootPasswordFile keeps a generated root password until root first logs
@@ -75,15 +154,6 @@ func removeRootPassword(dir string) error {
 	return nil
 }
 
-// writeFileAtomic writes v as JSON with writeBytesAtomic.
-func writeFileAtomic(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeBytesAtomic(path, append(b, '\n'))
-}
-
 // writeBytesAtomic writes b, mode 0600, to a temporary file, syncs it, and
 // renames it over path: a crash leaves either the old file or the new one,
 // never a torn one.
@@ -108,11 +178,16 @@ func writeBytesAtomic(path string, b []byte) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	return renameDurably(tmp.Name(), path)
+}
+
+// renameDurably renames from to to and syncs their directory, so that the
+// rename itself survives a crash.
+func renameDurably(from, to string) error {
+	if err := os.Rename(from, to); err != nil {
 		return err
 	}
-	// Make the rename itself durable.
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
+	if d, err := os.Open(filepath.Dir(to)); err == nil {
 		d.Sync()
 		d.Close()
 	}

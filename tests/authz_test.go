@@ -105,7 +105,8 @@ func TestFileAccessNeedsFILEAndTheSecureDirectory(t *testing.T) {
 		"CREATE USER filer IDENTIFIED WITH mysql_native_password BY 'pw'", "GRANT SELECT ON demo.* TO filer", "GRANT FILE ON *.* TO filer",
 	)
 	low, filer := e.conn("low", "pw"), e.conn("filer", "pw")
-	secretPath := filepath.Join(e.dir, "grants.json")
+	secretPath := filepath.Join(e.dir, "grants.db")
+	require.FileExists(t, secretPath, "the secret the reads below must not reach")
 	secure := filepath.Join(e.dir, "secure-files")
 	require.DirExists(t, secure, "secure_file_priv is created on start")
 
@@ -114,7 +115,7 @@ func TestFileAccessNeedsFILEAndTheSecureDirectory(t *testing.T) {
 	if err == nil {
 		assert.Equal(t, [][]string{{""}}, rows, "a file outside secure_file_priv reads as NULL")
 	}
-	traversal := filepath.Join(secure, "..", "grants.json")
+	traversal := filepath.Join(secure, "..", "grants.db")
 	rows, err = query(filer, "SELECT LOAD_FILE('"+traversal+"')")
 	if err == nil {
 		assert.Equal(t, [][]string{{""}}, rows, "no way out of the secure directory")
@@ -324,7 +325,8 @@ func TestAttacksOnTheAuthorizer(t *testing.T) {
 	// while planning; and a link out of secure_file_priv reads as NULL.
 	secure := filepath.Join(e.dir, "secure-files")
 	require.NoError(t, os.WriteFile(filepath.Join(secure, "s.txt"), []byte("SECRETDATA"), 0o600))
-	require.NoError(t, os.Symlink(filepath.Join(e.dir, "grants.json"), filepath.Join(secure, "lnk")))
+	require.FileExists(t, filepath.Join(e.dir, "grants.db"))
+	require.NoError(t, os.Symlink(filepath.Join(e.dir, "grants.db"), filepath.Join(secure, "lnk")))
 	own := e.conn("own", "pw")
 	assert.Equal(t, uint16(1227), codeOf(own, "SELECT 1 WHERE LOAD_FILE('"+filepath.Join(secure, "s.txt")+"') LIKE 'SECRET%'"))
 	rows, err = query(root, "SELECT LOAD_FILE('"+filepath.Join(secure, "lnk")+"') IS NULL, LOAD_FILE('"+filepath.Join(secure, "s.txt")+"')")

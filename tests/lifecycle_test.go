@@ -79,6 +79,40 @@ func TestFailedFirstStartKeepsRootPassword(t *testing.T) {
 	require.NoError(t, pingDSN(rootDSN(srv.Addr().String(), "root", pw)))
 }
 
+// The generated root password is expired, as mysqld --initialize makes it:
+// root logs in with it in sandbox mode (1820) until it sets its own. A
+// password chosen with RootPassword is not expired.
+func TestGeneratedRootPasswordIsExpired(t *testing.T) {
+	srv := serveConfig(t, server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir()})
+	pw := srv.GeneratedRootPassword()
+	require.NotEmpty(t, pw)
+	root := dsnConn(t, rootDSN(srv.Addr().String(), "root", pw))
+	assert.Equal(t, uint16(1820), codeOf(root, "SELECT 1"), "sandbox mode")
+	assert.Equal(t, uint16(1820), codeOf(root, "CREATE USER x IDENTIFIED BY 'pw'"))
+	exec(t, root, "ALTER USER USER() IDENTIFIED BY 'chosen'")
+	rows, err := query(root, "SELECT 1")
+	require.NoError(t, err, "out of sandbox mode once root has its own password")
+	assert.Equal(t, [][]string{{"1"}}, rows)
+	require.Error(t, pingDSN(rootDSN(srv.Addr().String(), "root", pw)), "the generated password is gone")
+
+	chosen := serveConfig(t, server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), RootPassword: "mine"})
+	rows, err = query(dsnConn(t, rootDSN(chosen.Addr().String(), "root", "mine")), "SELECT 1")
+	require.NoError(t, err, "a chosen password is not expired")
+	assert.Equal(t, [][]string{{"1"}}, rows)
+}
+
+// dsnConn is one session on dsn, closed with the test.
+func dsnConn(t *testing.T, dsn string) *sql.Conn {
+	t.Helper()
+	db, err := sql.Open("mysql", dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	c, err := db.Conn(context.Background())
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 func TestResetRootPassword(t *testing.T) {
 	e := start(t, nil, "")
 	_, err := server.ResetRootPassword(e.dir, "new", nil)

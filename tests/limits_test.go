@@ -208,15 +208,23 @@ func TestLoginThrottle(t *testing.T) {
 	e := startConfig(t, nil, "", 2*time.Second, "", func(c *server.Config) {
 		c.LoginFailureThreshold, c.LoginDelayMin, c.LoginDelayMax = 2, minDelay, time.Second
 	})
-	exec(t, e.root(), "CREATE USER 'app'@'%' IDENTIFIED WITH mysql_native_password BY 'pw'")
+	root, closeRoot := e.mustSession("root", rootPassword, withTLS)
+	exec(t, root, "CREATE USER 'app'@'%' IDENTIFIED WITH mysql_native_password BY 'pw'",
+		"CREATE USER 'mine'@'%' IDENTIFIED WITH mysql_native_password BY 'pw'")
+	closeRoot()
 	attempt := func(user, pw string, opts ...dsnOpt) (time.Duration, error) {
 		start := time.Now()
-		_, _, err := e.session(user, pw, opts...)
+		_, closeConn, err := e.session(user, pw, opts...)
+		if err == nil {
+			closeConn()
+		}
 		return time.Since(start), err
 	}
-	// Two failures, over two accounts, are free.
-	for _, user := range []string{"app", "nobody"} {
-		_, err := attempt(user, "wrong")
+	delays := func() int { return strings.Count(e.logs.String(), "login delayed") }
+
+	// Two failures at app are free.
+	for range 2 {
+		_, err := attempt("app", "wrong")
 		require.Equal(t, uint16(1045), code(err))
 	}
 	took, err := attempt("app", "wrong")
@@ -227,35 +235,62 @@ func TestLoginThrottle(t *testing.T) {
 	assert.GreaterOrEqual(t, took, 2*minDelay, "and the delay grows")
 	assert.Contains(t, e.logs.String(), "login delayed after consecutive failed logins")
 
+	// Failures are counted per user name: another name from the address
+	// is not delayed, and a login as another account clears nothing of
+	// app's.
+	before := delays()
+	_, err = attempt("nobody", "wrong")
+	require.Equal(t, uint16(1045), code(err))
+	_, err = attempt("mine", "pw")
+	require.NoError(t, err)
+	assert.Equal(t, before, delays(), "nobody and mine have no failures")
+	_, err = attempt("app", "wrong")
+	require.Equal(t, uint16(1045), code(err))
+	assert.Equal(t, before+1, delays(), "mine's login did not clear app's failures")
+
 	// Another address is not delayed (if this host can dial from it).
 	other := dialFrom(t, "127.0.0.2")
-	before := strings.Count(e.logs.String(), "login delayed")
+	before = delays()
 	if _, err := attempt("app", "pw", func(c *mysql.Config) { c.Net = other }); err == nil {
-		assert.Equal(t, before, strings.Count(e.logs.String(), "login delayed"), "127.0.0.2 has no failures")
+		assert.Equal(t, before, delays(), "127.0.0.2 has no failures")
 	} else {
 		t.Logf("no login from 127.0.0.2: %v", err)
 	}
 
-	// A successful login is delayed too, and ends the delays.
+	// A successful login is delayed too, and ends app's delays.
 	took, err = attempt("app", "pw")
 	require.NoError(t, err)
-	assert.GreaterOrEqual(t, took, 3*minDelay)
-	before = strings.Count(e.logs.String(), "login delayed")
+	assert.GreaterOrEqual(t, took, 4*minDelay)
+	before = delays()
 	_, err = attempt("app", "wrong")
 	require.Equal(t, uint16(1045), code(err))
-	assert.Equal(t, before, strings.Count(e.logs.String(), "login delayed"), "counting starts afresh")
+	assert.Equal(t, before, delays(), "counting starts afresh")
+	e.settled(0, 0)
 }
 
-// A delay longer than the handshake ends with the handshake: the goroutine
-// and the connection's count are given back at its deadline.
-func TestLoginThrottleEndsWithTheHandshake(t *testing.T) {
-	e := startConfig(t, nil, "", 300*time.Millisecond, "", func(c *server.Config) {
+// A delay longer than the handshake is cut to leave the login time to
+// finish: a wrong password gets the usual 1045, and the right one still
+// logs in from the throttled address, which ends its delays.
+func TestLoginThrottleEndsBeforeTheHandshakeDeadline(t *testing.T) {
+	e := startConfig(t, nil, "", time.Second, "", func(c *server.Config) {
 		c.LoginFailureThreshold, c.LoginDelayMin = 1, time.Hour
 	})
-	_, err := attempt1(e, "nobody", "wrong")
+	root, closeRoot := e.mustSession("root", rootPassword, withTLS)
+	exec(t, root, "CREATE USER 'app'@'%' IDENTIFIED WITH mysql_native_password BY 'pw'")
+	closeRoot()
+	_, err := attempt1(e, "app", "wrong")
 	require.Equal(t, uint16(1045), code(err))
-	_, err = attempt1(e, "nobody", "wrong")
-	assert.Error(t, err, "the throttled handshake runs out of time")
+	_, err = attempt1(e, "app", "wrong")
+	require.Equal(t, uint16(1045), code(err), "delayed, and refused as a wrong password")
+	assert.Contains(t, e.logs.String(), "login delayed")
+
+	c, err := attempt1(e, "app", "pw")
+	require.NoError(t, err, "the right password from the throttled address logs in")
+	require.NoError(t, c.Close())
+	before := strings.Count(e.logs.String(), "login delayed")
+	_, err = attempt1(e, "app", "wrong")
+	require.Equal(t, uint16(1045), code(err))
+	assert.Equal(t, before, strings.Count(e.logs.String(), "login delayed"), "the login cleared app's failures")
 	e.settled(0, 0)
 }
 

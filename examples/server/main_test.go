@@ -153,7 +153,7 @@ func TestRootPasswordShownUntilRootLogsIn(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "already in use") || !strings.Contains(err.Error(), busy.Addr().String()) {
 		t.Fatalf("start on a port in use: got %v, want an error naming %s as already in use", err, busy.Addr())
 	}
-	if _, err := os.Stat(filepath.Join(dir, "grants.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "grants.db")); err != nil {
 		t.Fatalf("the failed start should have created root: %v", err)
 	}
 

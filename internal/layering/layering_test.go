@@ -1,7 +1,7 @@
 // Package layering checks that the embeddable core never depends on a host:
 // a builder with their own MySQL-protocol server must be able to take
-// extension, authplugin, privilege and account without go-mysql-server or
-// vitess.
+// extension, authplugin, privilege, account and grantstore without
+// go-mysql-server or vitess.
 package layering
 
 import (
@@ -17,7 +17,7 @@ const module = "github.com/authplug/authplug"
 
 // core lists the core packages; "/..." covers their sub-packages (the test
 // kit included).
-var core = []string{"./account/...", "./extension/...", "./authplugin/...", "./privilege/...", "./priv/...", "./mysqlerr/..."}
+var core = []string{"./account/...", "./extension/...", "./authplugin/...", "./privilege/...", "./priv/...", "./mysqlerr/...", "./grantstore/..."}
 
 var forbiddenPrefixes = []string{
 	"github.com/dolthub/go-mysql-server",
