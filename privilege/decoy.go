@@ -85,15 +85,5 @@ func (m *Manager) decoy(ctx context.Context, req LoginRequest, clientPlugin stri
 	if p == nil || len(req.AuthData) > p.AuthDataLimit() {
 		return
 	}
-	_, _ = authenticate(ctx, p, authplugin.AuthenticateRequest{
-		User:            req.User,
-		Host:            "%",
-		StoredPwd:       stored,
-		InputPwd:        req.AuthData,
-		Salt:            req.Salt,
-		ConnState:       req.ConnState,
-		SecureTransport: secure,
-		RemoteAddr:      req.RemoteAddr,
-		AuthConn:        req.AuthConn,
-	})
+	_, _ = authenticate(ctx, p, req.pluginRequest("%", stored, secure))
 }

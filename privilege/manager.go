@@ -18,6 +18,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -35,6 +36,8 @@ type Manager struct {
 	log           *slog.Logger
 	now           func() time.Time
 	lockout       lockout
+	// fence, when set, refuses every statement (SetFence, shared.go).
+	fence atomic.Pointer[error]
 	// MySQL's default_password_lifetime and password_require_current.
 	passwordLifetime int
 	requireCurrent   bool
@@ -249,17 +252,7 @@ func (m *Manager) ConnectionVerification(ctx context.Context, req LoginRequest) 
 	if err := ctx.Err(); err != nil {
 		return deny("login deadline passed", err)
 	}
-	state, err := authenticate(ctx, p, authplugin.AuthenticateRequest{
-		User:            req.User,
-		Host:            u.Account.Host,
-		StoredPwd:       u.AuthString,
-		InputPwd:        req.AuthData,
-		Salt:            req.Salt,
-		ConnState:       req.ConnState,
-		SecureTransport: secure,
-		RemoteAddr:      req.RemoteAddr,
-		AuthConn:        req.AuthConn,
-	})
+	state, err := authenticate(ctx, p, req.pluginRequest(u.Account.Host, u.AuthString, secure))
 	if err != nil {
 		m.lockout.failed(u, now)
 		return deny("authentication failed", err)
@@ -329,6 +322,22 @@ func (m *Manager) admit(e *entry, req LoginRequest, secure bool, now time.Time) 
 		return nil, fmt.Sprintf("client answered for %s, the account needs %s", req.ClientPlugin, p.ClientPlugin()), nil
 	}
 	return p, "", nil
+}
+
+// pluginRequest is what the plugin is asked to check for req: the stored
+// string of the account matched (host is its host pattern), or a decoy's.
+func (req LoginRequest) pluginRequest(host, stored string, secure bool) authplugin.AuthenticateRequest {
+	return authplugin.AuthenticateRequest{
+		User:            req.User,
+		Host:            host,
+		StoredPwd:       stored,
+		InputPwd:        req.AuthData,
+		Salt:            req.Salt,
+		ConnState:       req.ConnState,
+		SecureTransport: secure,
+		RemoteAddr:      req.RemoteAddr,
+		AuthConn:        req.AuthConn,
+	}
 }
 
 // LoginError is a refused login. Its text, and the error it unwraps to, is
