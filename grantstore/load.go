@@ -40,7 +40,7 @@ func (s *Store) Load(ctx context.Context) (privilege.Data, error) {
 	d := privilege.Data{Version: privilege.DataVersion}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if d.Accounts, err = loadAccounts(ctx, tx); err != nil {
+		if d.Accounts, err = loadAccounts(ctx, tx, ""); err != nil {
 			return err
 		}
 		d.Definers, err = loadDefiners(ctx, tx)
@@ -52,12 +52,14 @@ func (s *Store) Load(ctx context.Context) (privilege.Data, error) {
 	return d, nil
 }
 
-func loadAccounts(ctx context.Context, tx *sql.Tx) ([]privilege.AccountData, error) {
+// loadAccounts reads the accounts where (a WHERE clause on user_name and
+// host, with args; "" for all) selects, with all their rows.
+func loadAccounts(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]privilege.AccountData, error) {
 	var out []privilege.AccountData
 	at := map[priv.Account]int{}
 	err := each(ctx, tx, `SELECT user_name, host, plugin, auth_string, account_locked, require_ssl,
 		failed_login_attempts, password_lock_days, password_expired, password_lifetime_days, password_changed,
-		password_require_current, max_user_connections FROM accounts ORDER BY user_name, host`, func(r *sql.Rows) error {
+		password_require_current, max_user_connections FROM accounts`+where+` ORDER BY user_name, host`, func(r *sql.Rows) error {
 		var u privilege.User
 		var changed sql.NullInt64
 		var requireCurrent int
@@ -73,7 +75,7 @@ func loadAccounts(ctx context.Context, tx *sql.Tx) ([]privilege.AccountData, err
 		at[u.Account] = len(out)
 		out = append(out, privilege.AccountData{User: u})
 		return nil
-	})
+	}, args...)
 	if err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
@@ -89,7 +91,7 @@ func loadAccounts(ctx context.Context, tx *sql.Tx) ([]privilege.AccountData, err
 
 	// Grants come sorted by object, so each object's privileges are
 	// consecutive rows.
-	err = each(ctx, tx, `SELECT user_name, host, db, table_name, column_name, priv FROM grants
+	err = each(ctx, tx, `SELECT user_name, host, db, table_name, column_name, priv FROM grants`+where+`
 		ORDER BY user_name, host, db, table_name, column_name`, func(r *sql.Rows) error {
 		var a priv.Account
 		var o privilege.Object
@@ -111,12 +113,12 @@ func loadAccounts(ctx context.Context, tx *sql.Tx) ([]privilege.AccountData, err
 			ad.Grants = append(ad.Grants, privilege.GrantData{Object: o, Privs: p})
 		}
 		return nil
-	})
+	}, args...)
 	if err != nil {
 		return nil, err
 	}
 
-	err = each(ctx, tx, "SELECT user_name, host, priv, with_grant FROM dynamic_grants ORDER BY user_name, host, priv", func(r *sql.Rows) error {
+	err = each(ctx, tx, "SELECT user_name, host, priv, with_grant FROM dynamic_grants"+where+" ORDER BY user_name, host, priv", func(r *sql.Rows) error {
 		var a priv.Account
 		var g privilege.DynamicGrant
 		if err := r.Scan(&a.User, &a.Host, &g.Name, &g.WithGrant); err != nil {
@@ -127,12 +129,12 @@ func loadAccounts(ctx context.Context, tx *sql.Tx) ([]privilege.AccountData, err
 			ad.Dynamic = append(ad.Dynamic, g)
 		}
 		return err
-	})
+	}, args...)
 	if err != nil {
 		return nil, err
 	}
 
-	err = each(ctx, tx, "SELECT user_name, host, role_user, role_host, with_admin FROM role_grants ORDER BY user_name, host, role_user, role_host", func(r *sql.Rows) error {
+	err = each(ctx, tx, "SELECT user_name, host, role_user, role_host, with_admin FROM role_grants"+where+" ORDER BY user_name, host, role_user, role_host", func(r *sql.Rows) error {
 		var a priv.Account
 		var g privilege.RoleGrant
 		if err := r.Scan(&a.User, &a.Host, &g.Role.User, &g.Role.Host, &g.WithAdmin); err != nil {
@@ -143,12 +145,12 @@ func loadAccounts(ctx context.Context, tx *sql.Tx) ([]privilege.AccountData, err
 			ad.Roles = append(ad.Roles, g)
 		}
 		return err
-	})
+	}, args...)
 	if err != nil {
 		return nil, err
 	}
 
-	err = each(ctx, tx, "SELECT user_name, host, role_user, role_host FROM default_roles ORDER BY user_name, host, seq", func(r *sql.Rows) error {
+	err = each(ctx, tx, "SELECT user_name, host, role_user, role_host FROM default_roles"+where+" ORDER BY user_name, host, seq", func(r *sql.Rows) error {
 		var a, role priv.Account
 		if err := r.Scan(&a.User, &a.Host, &role.User, &role.Host); err != nil {
 			return err
@@ -158,12 +160,12 @@ func loadAccounts(ctx context.Context, tx *sql.Tx) ([]privilege.AccountData, err
 			ad.DefaultRoles = append(ad.DefaultRoles, role)
 		}
 		return err
-	})
+	}, args...)
 	if err != nil {
 		return nil, err
 	}
 
-	err = each(ctx, tx, "SELECT user_name, host, target_user, target_host, with_grant FROM proxy_grants ORDER BY user_name, host, target_user, target_host", func(r *sql.Rows) error {
+	err = each(ctx, tx, "SELECT user_name, host, target_user, target_host, with_grant FROM proxy_grants"+where+" ORDER BY user_name, host, target_user, target_host", func(r *sql.Rows) error {
 		var a priv.Account
 		var g privilege.ProxyGrant
 		if err := r.Scan(&a.User, &a.Host, &g.Target.User, &g.Target.Host, &g.WithGrant); err != nil {
@@ -174,7 +176,7 @@ func loadAccounts(ctx context.Context, tx *sql.Tx) ([]privilege.AccountData, err
 			ad.Proxies = append(ad.Proxies, g)
 		}
 		return err
-	})
+	}, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -200,8 +202,8 @@ func loadDefiners(ctx context.Context, tx *sql.Tx) ([]privilege.DefinerData, err
 }
 
 // each runs fn on every row q returns.
-func each(ctx context.Context, tx *sql.Tx, q string, fn func(*sql.Rows) error) error {
-	rows, err := tx.QueryContext(ctx, q)
+func each(ctx context.Context, tx *sql.Tx, q string, fn func(*sql.Rows) error, args ...any) error {
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,14 @@
 package grantstore
 
-import "strings"
+import (
+	"database/sql"
+	"strings"
+)
 
 // SchemaVersion is the version of the tables this package reads and writes.
 // A later release that changes them migrates from the versions before;
 // this one refuses a newer one rather than misread it.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Dialect is what differs between the databases the store runs on. The
 // SQL is otherwise written once: standard types, ? placeholders, no
@@ -17,10 +20,28 @@ type Dialect struct {
 	autoKey string
 	// tableOptions ends each CREATE TABLE.
 	tableOptions string
+	// forUpdate ends a SELECT that locks the rows it reads; "" where a
+	// write transaction already excludes other writers (SQLite).
+	forUpdate string
+	// nowMicros is an expression for the database's clock in Unix
+	// microseconds: leases are compared on the one clock all front ends
+	// share.
+	nowMicros string
+	// isDuplicate reports whether err is a duplicate-key error.
+	isDuplicate func(error) bool
+	// writeIsolation is the isolation of a change's transaction: read
+	// committed where a repeatable-read snapshot would be taken before the
+	// lock is (InnoDB), so that what is read after it is current.
+	writeIsolation sql.IsolationLevel
 }
 
 // SQLite is the dialect of SQLite (modernc.org/sqlite), the embedded store.
-var SQLite = Dialect{name: "sqlite", autoKey: "INTEGER PRIMARY KEY"}
+var SQLite = Dialect{
+	name:        "sqlite",
+	autoKey:     "INTEGER PRIMARY KEY",
+	nowMicros:   "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)",
+	isDuplicate: func(err error) bool { return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") },
+}
 
 // String names the dialect.
 func (d Dialect) String() string { return d.name }
@@ -111,6 +132,29 @@ var tables = []struct{ name, columns string }{
 		user_name ` + userCol + `,
 		host ` + hostCol + `,
 		PRIMARY KEY (change_id, user_name, host)`},
+}
+
+// tablesV2 are the tables version 2 added, for front ends sharing the
+// store: a store of version 1 gets them on open.
+var tablesV2 = []struct{ name, columns string }{
+	// One row (id 1), locked by every change for the length of its
+	// transaction: changes are serialized, so change_log ids are in commit
+	// order and a change always runs on the latest state.
+	{"store_lock", `id SMALLINT NOT NULL PRIMARY KEY`},
+	// The front ends sharing the store: until when each holds its lease
+	// (database clock, Unix microseconds) and the last change it applied.
+	{"frontends", `id VARCHAR(64) NOT NULL PRIMARY KEY,
+		lease_until BIGINT NOT NULL,
+		applied_change_id BIGINT NOT NULL`},
+	// FAILED_LOGIN_ATTEMPTS counts, shared by the front ends; an account's
+	// row goes whenever the account changes. locked_until is Unix
+	// microseconds, 0 when not blocked.
+	{"failed_logins", `user_name ` + userCol + `,
+		host ` + hostCol + `,
+		failures INTEGER NOT NULL,
+		locked_until BIGINT NOT NULL,
+		forever ` + flagCol + `,
+		PRIMARY KEY (user_name, host)`},
 }
 
 // accountTables are the tables of an account's rows, children first.

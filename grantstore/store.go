@@ -60,6 +60,16 @@ func (s *Store) Close() error {
 var ErrNewerSchema = errors.New("grant store schema is newer than this authplug")
 
 func (s *Store) migrate(ctx context.Context) error {
+	err := s.migrateOnce(ctx)
+	if err != nil && s.dialect.isDuplicate(err) {
+		// Another front end created the store at the same moment: what
+		// it made is read again.
+		err = s.migrateOnce(ctx)
+	}
+	return err
+}
+
+func (s *Store) migrateOnce(ctx context.Context) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.dialect.createTable(tables[0].name, tables[0].columns)); err != nil {
 			return fmt.Errorf("creating schema_version: %w", err)
@@ -71,10 +81,13 @@ func (s *Store) migrate(ctx context.Context) error {
 			// A new store. The version goes in last: a database whose DDL
 			// is not transactional (MySQL) and stops half-way is created
 			// again, IF NOT EXISTS, next time.
-			for _, t := range tables[1:] {
+			for _, t := range append(tables[1:], tablesV2...) {
 				if _, err := tx.ExecContext(ctx, s.dialect.createTable(t.name, t.columns)); err != nil {
 					return fmt.Errorf("creating %s: %w", t.name, err)
 				}
+			}
+			if err := s.fillLock(ctx, tx); err != nil {
+				return err
 			}
 			_, err = tx.ExecContext(ctx, "INSERT INTO schema_version (id, version) VALUES (1, ?)", SchemaVersion)
 			return err
@@ -84,9 +97,34 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("%w: version %d, this release reads up to %d; upgrade authplug", ErrNewerSchema, v, SchemaVersion)
 		case v < 1:
 			return fmt.Errorf("grant store schema version %d is not one authplug wrote", v)
+		case v == 1:
+			for _, t := range tablesV2 {
+				if _, err := tx.ExecContext(ctx, s.dialect.createTable(t.name, t.columns)); err != nil {
+					return fmt.Errorf("migrating to version 2: creating %s: %w", t.name, err)
+				}
+			}
+			if err := s.fillLock(ctx, tx); err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, "UPDATE schema_version SET version = ? WHERE id = 1", SchemaVersion)
+			return err
 		}
 		return nil
 	})
+}
+
+// fillLock puts in store_lock's one row, if it is not there yet.
+func (s *Store) fillLock(ctx context.Context, tx *sql.Tx) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM store_lock").Scan(&n); err != nil {
+		return fmt.Errorf("reading store_lock: %w", err)
+	}
+	if n == 0 {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO store_lock (id) VALUES (1)"); err != nil {
+			return fmt.Errorf("filling store_lock: %w", err)
+		}
+	}
+	return nil
 }
 
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
@@ -117,29 +155,40 @@ func (s *Store) Initialized(ctx context.Context) (bool, error) {
 // as it was.
 func (s *Store) Apply(ctx context.Context, c privilege.Change) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, ac := range c.Accounts {
-			if err := deleteAccount(ctx, tx, ac.Account); err != nil {
-				return err
-			}
-			if ac.Data != nil {
-				if err := insertAccount(ctx, tx, ac.Data); err != nil {
-					return fmt.Errorf("writing %s: %w", ac.Account, err)
-				}
-			}
-		}
-		for _, dc := range c.Definers {
-			o := dc.Object
-			if _, err := tx.ExecContext(ctx, "DELETE FROM definers WHERE kind = ? AND db = ? AND name = ?", string(o.Kind), o.DB, o.Name); err != nil {
-				return fmt.Errorf("deleting the definer of %s %s.%s: %w", o.Kind, o.DB, o.Name, err)
-			}
-			if dc.Definer != nil {
-				if err := insertDefiners(ctx, tx, []privilege.DefinerData{{DefinedObject: o, Definer: *dc.Definer}}); err != nil {
-					return err
-				}
-			}
-		}
-		return s.logChange(ctx, tx, c)
+		_, err := s.write(ctx, tx, c)
+		return err
 	})
+}
+
+// write writes c in tx and logs it, returning its id in the change log.
+func (s *Store) write(ctx context.Context, tx *sql.Tx, c privilege.Change) (int64, error) {
+	for _, ac := range c.Accounts {
+		if err := deleteAccount(ctx, tx, ac.Account); err != nil {
+			return 0, err
+		}
+		// A changed account counts its failed logins afresh, as a new
+		// row does in one process (privilege/lockout.go).
+		if _, err := tx.ExecContext(ctx, "DELETE FROM failed_logins WHERE user_name = ? AND host = ?", ac.Account.User, ac.Account.Host); err != nil {
+			return 0, fmt.Errorf("resetting the failed logins of %s: %w", ac.Account, err)
+		}
+		if ac.Data != nil {
+			if err := insertAccount(ctx, tx, ac.Data); err != nil {
+				return 0, fmt.Errorf("writing %s: %w", ac.Account, err)
+			}
+		}
+	}
+	for _, dc := range c.Definers {
+		o := dc.Object
+		if _, err := tx.ExecContext(ctx, "DELETE FROM definers WHERE kind = ? AND db = ? AND name = ?", string(o.Kind), o.DB, o.Name); err != nil {
+			return 0, fmt.Errorf("deleting the definer of %s %s.%s: %w", o.Kind, o.DB, o.Name, err)
+		}
+		if dc.Definer != nil {
+			if err := insertDefiners(ctx, tx, []privilege.DefinerData{{DefinedObject: o, Definer: *dc.Definer}}); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return s.logChange(ctx, tx, c)
 }
 
 // Import replaces everything in the store with d, in one transaction: how
@@ -169,27 +218,28 @@ func (s *Store) Import(ctx context.Context, d privilege.Data) error {
 		if err := insertDefiners(ctx, tx, d.Definers); err != nil {
 			return err
 		}
-		return s.logChange(ctx, tx, c)
+		_, err := s.logChange(ctx, tx, c)
+		return err
 	})
 }
 
-func (s *Store) logChange(ctx context.Context, tx *sql.Tx, c privilege.Change) error {
+func (s *Store) logChange(ctx context.Context, tx *sql.Tx, c privilege.Change) (int64, error) {
 	res, err := tx.ExecContext(ctx, "INSERT INTO change_log (changed_at, definers) VALUES (?, ?)", s.now().UnixNano(), len(c.Definers))
 	if err != nil {
-		return fmt.Errorf("logging the change: %w", err)
+		return 0, fmt.Errorf("logging the change: %w", err)
 	}
 	id, err := res.LastInsertId()
 	if err != nil {
-		return fmt.Errorf("logging the change: %w", err)
+		return 0, fmt.Errorf("logging the change: %w", err)
 	}
 	rows := make([][]any, 0, len(c.Accounts))
 	for _, ac := range c.Accounts {
 		rows = append(rows, []any{id, ac.Account.User, ac.Account.Host})
 	}
 	if err := insert(ctx, tx, "change_log_accounts", "change_id, user_name, host", rows); err != nil {
-		return fmt.Errorf("logging the change: %w", err)
+		return 0, fmt.Errorf("logging the change: %w", err)
 	}
-	return nil
+	return id, nil
 }
 
 func deleteAccount(ctx context.Context, tx *sql.Tx, a priv.Account) error {

@@ -128,7 +128,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 
 	_, err = OpenSQLite(context.Background(), path)
 	require.ErrorIs(t, err, ErrNewerSchema)
-	assert.ErrorContains(t, err, "version 2")
+	assert.ErrorContains(t, err, fmt.Sprintf("version %d", SchemaVersion+1))
 }
 
 func TestSchemaVersionIsCreatedOnce(t *testing.T) {

@@ -283,3 +283,16 @@ func UserLimitReached(user string, limit int) *Error {
 func TooManyUserConnections(user string) *Error {
 	return New(ErTooManyUserConns, "42000", "User %s already has more than 'max_user_connections' active connections", BoundedName(user))
 }
+
+// A front end sharing its grant store with others (issue 10) refuses
+// statements while it cannot renew its lease: its grants may be behind.
+// 1047 is what a Galera node out of the primary component answers with
+// (SQLSTATE 08S01, a communication failure), which load balancers and
+// drivers already take as "use another node"; 1105 would say nothing.
+const ErUnknownComError = 1047 // ER_UNKNOWN_COM_ERROR
+
+// GrantStoreUnreachable is 1047: this front end has lost its grant store
+// lease and refuses statements until it has renewed it and caught up.
+func GrantStoreUnreachable() *Error {
+	return New(ErUnknownComError, "08S01", "authplug: the grant store is unreachable; statements are refused until this front end has caught up with it")
+}

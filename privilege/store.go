@@ -34,6 +34,10 @@ type MemStore struct {
 	cur     atomic.Pointer[Snapshot]
 	persist func(*Snapshot) error
 	journal func(context.Context, Change) error
+	// shared is the store shared with other front ends (WithShared), and
+	// applied the id of the last of its changes this store has applied.
+	shared  SharedBackend
+	applied int64
 }
 
 // StoreOption configures a MemStore.
@@ -75,6 +79,9 @@ func (s *MemStore) Update(fn func(tx *Tx) error) error {
 
 // UpdateContext is Update with ctx passed to the journal (WithJournal).
 func (s *MemStore) UpdateContext(ctx context.Context, fn func(tx *Tx) error) error {
+	if s.shared != nil {
+		return s.updateShared(ctx, fn)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tx := newTx(s.cur.Load())

@@ -124,8 +124,9 @@ func (h *handler) ComResetConnection(c *mysql.Conn) error {
 // either.
 func lapsed(sess *privilege.Session) error { return sess.Validate() }
 
-// usable is lapsed; then, for a session that logged in with an expired
-// password (sandbox mode), MySQL's 1820 for every statement but account
+// usable is the fence of a shared grant store (Session.Fence); then
+// lapsed; then, for a session that logged in with an expired password
+// (sandbox mode), MySQL's 1820 for every statement but account
 // statements, which package account judges (only changing one's own
 // password passes), and SET, which MySQL 8.0 allows there (what a SET
 // would read is still refused: RequestVerification is 1820 in sandbox
@@ -133,6 +134,11 @@ func lapsed(sess *privilege.Session) error { return sess.Validate() }
 // still do so (REVOKE PROXY ends an open EXECUTE AS at the next statement,
 // with 1227). REVERT is the one statement it lets through.
 func usable(sess *privilege.Session, query string) error {
+	// A front end that has lost its lease on a shared grant store may be
+	// behind the others' REVOKEs: nothing runs until it has caught up.
+	if err := sess.Fence(); err != nil {
+		return err
+	}
 	if err := lapsed(sess); err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/authplug/authplug/authplugin"
 	"github.com/authplug/authplug/extension"
 	"github.com/authplug/authplug/grantstore"
+	"github.com/authplug/authplug/mysqlerr"
 	"github.com/authplug/authplug/priv"
 	"github.com/authplug/authplug/privilege"
 )
@@ -97,6 +98,18 @@ type Config struct {
 	// otherwise; a negative threshold turns the throttle off.
 	LoginFailureThreshold        int
 	LoginDelayMin, LoginDelayMax time.Duration
+
+	// GrantsDSN, when set, is a MySQL, MariaDB or TiDB database
+	// (go-sql-driver/mysql form, user:pw@tcp(host:port)/dbname) holding
+	// the accounts and grants that this server shares with other front
+	// ends; DataDir's grants.db is then not used. An account statement
+	// returns once every live front end has applied it.
+	GrantsDSN string
+	// GrantsLease is a front end's lease on the shared store (0 means
+	// grantstore.DefaultLease, 5 s): a front end that cannot renew it
+	// refuses statements (1047) until it has caught up again, and a dead
+	// one holds the others' account statements at most this long.
+	GrantsLease time.Duration
 }
 
 // Server is a running MySQL-compatible server.
@@ -132,6 +145,10 @@ type Server struct {
 	userConns *privilege.UserConnections
 	throttle  *privilege.LoginThrottle
 	deadlines sync.Map
+	// shared is this server's lease on a shared grant store (GrantsDSN),
+	// nil otherwise; stopFollow stops following it.
+	shared     *grantstore.Shared
+	stopFollow func()
 }
 
 // conn is authplug's state for one authenticated connection.
@@ -209,7 +226,16 @@ func New(cfg Config) (_ *Server, err error) {
 	s.conns.max = int64(max(cfg.MaxConnections, 0))
 	s.definers = definerRegistry{s}
 
-	store, grants, found, err := openGrants(context.Background(), cfg.DataDir, cfg.Logger)
+	var (
+		store  *privilege.MemStore
+		grants *grantstore.Store
+		found  bool
+	)
+	if cfg.GrantsDSN != "" {
+		store, grants, s.shared, found, err = openSharedGrants(context.Background(), cfg.GrantsDSN, cfg.GrantsLease, cfg.Logger)
+	} else {
+		store, grants, found, err = openGrants(context.Background(), cfg.DataDir, cfg.Logger)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -227,10 +253,21 @@ func New(cfg Config) (_ *Server, err error) {
 		s.log.Info("generated an RSA key pair for password exchange without TLS", "dir", cfg.DataDir)
 	}
 	s.rsaPublicKey = string(rsaPub)
-	s.mgr, err = cfg.Extensions.NewManager(store, privilege.WithLogger(cfg.Logger), privilege.WithDefaultPlugin(cfg.DefaultAuthPlugin),
-		privilege.WithRSAKey(rsaKey))
+	mopts := []privilege.Option{privilege.WithLogger(cfg.Logger), privilege.WithDefaultPlugin(cfg.DefaultAuthPlugin), privilege.WithRSAKey(rsaKey)}
+	if s.shared != nil {
+		mopts = append(mopts, privilege.WithFailureCounter(grants))
+	}
+	s.mgr, err = cfg.Extensions.NewManager(store, mopts...)
 	if err != nil {
 		return nil, err
+	}
+	if s.shared != nil {
+		s.stopFollow = s.follow()
+		defer func() {
+			if err != nil {
+				s.stopFollow()
+			}
+		}()
 	}
 	s.accounts = account.New(s.mgr)
 	if !found {
@@ -454,7 +491,12 @@ func (s *Server) Close() error {
 	err := s.gms.Close()
 	// The store before the lock: no other process may open it while this
 	// one still can write.
-	s.closeOnce.Do(func() { err = errors.Join(err, s.grants.Close(), s.lock.release()) })
+	s.closeOnce.Do(func() {
+		if s.stopFollow != nil {
+			s.stopFollow()
+		}
+		err = errors.Join(err, s.grants.Close(), s.lock.release())
+	})
 	return err
 }
 
@@ -580,4 +622,27 @@ func (s *Server) setSecureFiles(dir string) error {
 	s.secureFiles = abs
 	// The engine checks its own, process-wide, copy too.
 	return sql.SystemVariables.AssignValues(map[string]any{"secure_file_priv": abs + string(filepath.Separator)})
+}
+
+// follow keeps the shared store's snapshot caught up and this front end's
+// lease renewed, fencing statements while the lease may have run out
+// (1047, mysqlerr.GrantStoreUnreachable). The returned stop ends it and
+// leaves the store's front ends, so the others need not wait for this
+// one's lease to end.
+func (s *Server) follow() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.shared.Follow(ctx, s.store, s.mgr.SetFence, mysqlerr.GrantStoreUnreachable())
+	}()
+	return func() {
+		cancel()
+		<-done
+		dctx, dcancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer dcancel()
+		if err := s.shared.Deregister(dctx); err != nil {
+			s.log.Warn("leaving the shared grant store; the others wait for this front end's lease to end", "err", err)
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/authplug/authplug/grantstore"
 	"github.com/authplug/authplug/privilege"
@@ -192,4 +193,45 @@ func renameDurably(from, to string) error {
 		d.Close()
 	}
 	return nil
+}
+
+// openSharedGrants opens the grant store that several front ends share,
+// in the MySQL-protocol database dsn names, into a new MemStore that
+// makes every change under the store's lock on a caught-up snapshot
+// (privilege.WithShared), and registers this process as one of its front
+// ends. found is false when the store is new. The caller closes the
+// grantstore.Store and runs Follow.
+func openSharedGrants(ctx context.Context, dsn string, lease time.Duration, log *slog.Logger) (store *privilege.MemStore, _ *grantstore.Store, _ *grantstore.Shared, found bool, err error) {
+	gs, err := grantstore.OpenMySQL(ctx, dsn)
+	if err != nil {
+		return nil, nil, nil, false, fmt.Errorf("shared grants store: %w; refusing to start without accounts", err)
+	}
+	defer func() {
+		if err != nil {
+			gs.Close()
+		}
+	}()
+	opts := []grantstore.SharedOption{grantstore.WithLogger(log)}
+	if lease > 0 {
+		opts = append(opts, grantstore.WithLease(lease))
+	}
+	sh := grantstore.NewShared(gs, opts...)
+	if found, err = gs.Initialized(ctx); err != nil {
+		return nil, nil, nil, false, fmt.Errorf("shared grants store: %w; refusing to start without accounts", err)
+	}
+	d, upto, err := gs.LoadAt(ctx)
+	if err != nil {
+		return nil, nil, nil, false, fmt.Errorf("shared grants store: %w; refusing to start without accounts", err)
+	}
+	store = privilege.NewMemStore(privilege.WithShared(sh))
+	if err := store.RestoreShared(d, upto); err != nil {
+		return nil, nil, nil, false, fmt.Errorf("shared grants store: %w; refusing to start without accounts", err)
+	}
+	// Registered as having applied upto: a change committed since is
+	// waited for until Follow has caught up with it.
+	if err := sh.Register(ctx, upto); err != nil {
+		return nil, nil, nil, false, err
+	}
+	log.Info("using the shared grants store", "frontend", sh.ID(), "lease", sh.Lease(), "accounts", len(d.Accounts), "change", upto)
+	return store, gs, sh, found, nil
 }

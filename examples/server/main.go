@@ -28,6 +28,7 @@ import (
 
 	"github.com/authplug/authplug/examples/oauth"
 	"github.com/authplug/authplug/extension"
+	"github.com/authplug/authplug/grantstore"
 	"github.com/authplug/authplug/privilege"
 	"github.com/authplug/authplug/server"
 )
@@ -72,12 +73,17 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	failThreshold := fs.Int("login-failure-threshold", privilege.DefaultLoginFailureThreshold, "consecutive failed logins from one client address before its logins are delayed; 0 turns the throttle off")
 	delayMin := fs.Duration("login-delay-min", privilege.DefaultLoginDelayMin, "the first delay of a throttled address, added again for each further failure")
 	delayMax := fs.Duration("login-delay-max", privilege.DefaultLoginDelayMax, "the longest delay of a throttled address")
+	grantsDSN := fs.String("grants-dsn", "", "MySQL/MariaDB/TiDB database holding the accounts and grants shared by several front ends (user:pw@tcp(host:port)/dbname); default: grants.db in --data-dir")
+	grantsLease := fs.Duration("grants-lease", grantstore.DefaultLease, "with --grants-dsn: how long this front end keeps allowing statements without reaching the store, and at most how long a dead front end holds the others' account statements")
 	secureFiles := fs.String("secure-file-priv", "", "the only directory LOAD_FILE, INTO OUTFILE and LOAD DATA may use; default: secure-files in --data-dir; NULL disables file I/O")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *maxConns < 1 || *maxUserConns < 0 || *failThreshold < 0 {
 		return errors.New("--max-connections must be at least 1, --max-user-connections and --login-failure-threshold at least 0")
+	}
+	if *grantsLease <= 0 {
+		return errors.New("--grants-lease must be positive")
 	}
 	if *failThreshold == 0 {
 		*failThreshold = -1 // server.Config's "off"
@@ -123,6 +129,9 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 		LoginFailureThreshold: *failThreshold,
 		LoginDelayMin:         *delayMin,
 		LoginDelayMax:         *delayMax,
+
+		GrantsDSN:   *grantsDSN,
+		GrantsLease: *grantsLease,
 	})
 	if err != nil {
 		return err
@@ -135,7 +144,11 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 		log.Warn("generated a password for root@localhost; shown at each start until root logs in", "password", pw, "file", s.RootPasswordFile())
 	}
 	log.Info("authplug server listening", "addr", s.Addr().String(), "data_dir", *dataDir)
-	log.Info("table data lives in memory and is lost on exit; accounts and grants are saved in the data directory")
+	if *grantsDSN != "" {
+		log.Info("table data lives in memory and is lost on exit; accounts and grants are shared through --grants-dsn")
+	} else {
+		log.Info("table data lives in memory and is lost on exit; accounts and grants are saved in the data directory")
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- s.Serve() }()

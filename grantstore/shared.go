@@ -1,0 +1,444 @@
+package grantstore
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/authplug/authplug/priv"
+	"github.com/authplug/authplug/privilege"
+)
+
+// DefaultLease is how long a front end's lease on a shared store lasts
+// after its last renewal: how long a front end that lost the store keeps
+// allowing statements at most, and how long a crashed one holds the
+// others' account statements at most.
+const DefaultLease = 5 * time.Second
+
+// fullReload is the number of changed accounts past which catching up
+// reads every account rather than each changed one.
+const fullReload = 1000
+
+// Shared is one front end's view of a store that several front ends share:
+// the privilege.SharedBackend of its MemStore, and its lease (the frontends
+// table), renewed by Follow.
+type Shared struct {
+	s     *Store
+	id    string
+	lease time.Duration
+	poll  time.Duration
+	log   *slog.Logger
+
+	mu        sync.Mutex
+	renewedAt time.Time // local time the last successful renewal started
+}
+
+// SharedOption configures a Shared.
+type SharedOption func(*Shared)
+
+// WithLease sets the lease (DefaultLease if not).
+func WithLease(d time.Duration) SharedOption { return func(sh *Shared) { sh.lease = d } }
+
+// WithLogger sets where lease losses and recoveries are logged.
+func WithLogger(l *slog.Logger) SharedOption { return func(sh *Shared) { sh.log = l } }
+
+// NewShared makes this process a front end of s, under a new id.
+func NewShared(s *Store, opts ...SharedOption) *Shared {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	host, _ := os.Hostname()
+	if len(host) > 40 {
+		host = host[:40]
+	}
+	sh := &Shared{s: s, id: host + "-" + hex.EncodeToString(b), lease: DefaultLease, log: slog.Default()}
+	for _, o := range opts {
+		o(sh)
+	}
+	// Often enough that a change reaches every front end in tens of
+	// milliseconds, and that a lease is renewed many times before it ends.
+	sh.poll = min(50*time.Millisecond, sh.lease/10)
+	return sh
+}
+
+// ID is this front end's row in the frontends table.
+func (sh *Shared) ID() string { return sh.id }
+
+// Lease is the lease's length.
+func (sh *Shared) Lease() time.Duration { return sh.lease }
+
+// LoadAt reads the whole store, as Load, with the id of the last change it
+// reflects, in one transaction.
+func (s *Store) LoadAt(ctx context.Context) (d privilege.Data, upto int64, err error) {
+	d = privilege.Data{Version: privilege.DataVersion}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM change_log").Scan(&upto); err != nil {
+			return err
+		}
+		var err error
+		if d.Accounts, err = loadAccounts(ctx, tx, ""); err != nil {
+			return err
+		}
+		d.Definers, err = loadDefiners(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return privilege.Data{}, 0, fmt.Errorf("loading grants: %w", err)
+	}
+	return d, upto, nil
+}
+
+// Register enters this front end in the frontends table, holding a lease,
+// as having applied change applied: from now on, a change returns only
+// once this front end has applied it too (or lost its lease).
+func (sh *Shared) Register(ctx context.Context, applied int64) error {
+	start := time.Now()
+	err := sh.s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM frontends WHERE id = ?", sh.id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO frontends (id, lease_until, applied_change_id) VALUES (?, "+
+			sh.s.dialect.nowMicros+" + ?, ?)", sh.id, sh.lease.Microseconds(), applied)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("registering front end %s: %w", sh.id, err)
+	}
+	sh.renewed(start)
+	return nil
+}
+
+// Deregister removes this front end's row: the others stop waiting for it
+// at once rather than at the end of its lease.
+func (sh *Shared) Deregister(ctx context.Context) error {
+	if _, err := sh.s.db.ExecContext(ctx, "DELETE FROM frontends WHERE id = ?", sh.id); err != nil {
+		return fmt.Errorf("deregistering front end %s: %w", sh.id, err)
+	}
+	return nil
+}
+
+func (sh *Shared) renewed(start time.Time) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if start.After(sh.renewedAt) {
+		sh.renewedAt = start
+	}
+}
+
+// expired reports whether this front end's lease may have run out: the
+// others may then no longer wait for it, so it must not allow anything.
+// It counts from when the last renewal started, on this machine's clock,
+// so it runs out no later than the row's lease_until on the database's,
+// with a margin of two polls for a slow tick.
+func (sh *Shared) expired(now time.Time) bool {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return now.Sub(sh.renewedAt) >= sh.lease-2*sh.poll
+}
+
+// renew records that this front end has applied change applied and holds
+// its lease for another lease from now (the database's now).
+func (sh *Shared) renew(ctx context.Context, applied int64) error {
+	start := time.Now()
+	res, err := sh.s.db.ExecContext(ctx, "UPDATE frontends SET lease_until = "+sh.s.dialect.nowMicros+
+		" + ?, applied_change_id = ? WHERE id = ?", sh.lease.Microseconds(), applied, sh.id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		// Removed (by hand, or an operator's clean-up of dead rows): the
+		// front end enters again.
+		return sh.Register(ctx, applied)
+	}
+	sh.renewed(start)
+	return nil
+}
+
+// Follow keeps store, a MemStore over sh, caught up with the other front
+// ends and the lease renewed, until ctx ends. fence is called with an
+// error when the lease may have run out (store unreachable, or catching
+// up failing), and with nil once the lease is renewed and the store
+// caught up again.
+func (sh *Shared) Follow(ctx context.Context, store *privilege.MemStore, fence func(error), fenceErr error) {
+	var (
+		mu     sync.Mutex
+		fenced bool
+	)
+	setFence := func(on bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if on == fenced {
+			return
+		}
+		fenced = on
+		if on {
+			fence(fenceErr)
+			sh.log.Warn("grant store lease lost: refusing statements until the store is reachable again", "frontend", sh.id, "lease", sh.lease)
+		} else {
+			fence(nil)
+			sh.log.Info("grant store reachable again: caught up, statements allowed", "frontend", sh.id)
+		}
+	}
+
+	// The watchdog fences on time alone, so a renewal blocked on a dead
+	// connection does not keep the front end open past its lease.
+	done := make(chan struct{})
+	defer func() { <-done }()
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(sh.poll / 2)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-tick.C:
+				if sh.expired(now) {
+					setFence(true)
+				}
+			}
+		}
+	}()
+
+	tick := time.NewTicker(sh.poll)
+	defer tick.Stop()
+	var lastRenew time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		step, cancel := context.WithTimeout(ctx, sh.lease/2)
+		before := store.Applied()
+		applied, err := store.CatchUp(step)
+		// The row is written when there is news for the waiting front
+		// ends, when fenced, and a few times a lease otherwise.
+		mu.Lock()
+		mustRenew := fenced || applied != before || time.Since(lastRenew) >= sh.lease/4
+		mu.Unlock()
+		if err == nil && mustRenew {
+			if err = sh.renew(step, applied); err == nil {
+				lastRenew = time.Now()
+			}
+		}
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil {
+				sh.log.Debug("grant store follow", "frontend", sh.id, "err", err)
+			}
+			continue
+		}
+		if mustRenew && !sh.expired(time.Now()) {
+			setFence(false)
+		}
+	}
+}
+
+// Begin implements privilege.SharedBackend: a transaction holding the
+// store's one lock row, and what was committed after applied.
+func (sh *Shared) Begin(ctx context.Context, applied int64) (privilege.SharedTx, privilege.Catchup, error) {
+	tx, err := sh.s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sh.s.dialect.writeIsolation})
+	if err != nil {
+		return nil, privilege.Catchup{}, err
+	}
+	var one int
+	if err := tx.QueryRowContext(ctx, "SELECT id FROM store_lock WHERE id = 1"+sh.s.dialect.forUpdate).Scan(&one); err != nil {
+		return nil, privilege.Catchup{}, errors.Join(fmt.Errorf("locking the grant store: %w", err), tx.Rollback())
+	}
+	c, err := since(ctx, tx, applied)
+	if err != nil {
+		return nil, privilege.Catchup{}, errors.Join(err, tx.Rollback())
+	}
+	return &sharedTx{sh: sh, tx: tx}, c, nil
+}
+
+// Since implements privilege.SharedBackend.
+func (sh *Shared) Since(ctx context.Context, applied int64) (privilege.Catchup, error) {
+	var c privilege.Catchup
+	// One transaction, so that the log and the rows are of one state
+	// (InnoDB's repeatable read; SQLite's one connection).
+	err := sh.s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		c, err = since(ctx, tx, applied)
+		return err
+	})
+	return c, err
+}
+
+// since reads, in tx, what was committed after change applied.
+func since(ctx context.Context, tx *sql.Tx, applied int64) (privilege.Catchup, error) {
+	c := privilege.Catchup{Upto: applied}
+	var definers int64
+	err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0), COALESCE(SUM(definers), 0) FROM change_log WHERE id > ?", applied).
+		Scan(&c.Upto, &definers)
+	if err != nil {
+		return c, fmt.Errorf("reading the change log: %w", err)
+	}
+	if c.Upto <= applied {
+		return privilege.Catchup{Upto: applied}, nil
+	}
+	var changed []priv.Account
+	err = each(ctx, tx, "SELECT DISTINCT user_name, host FROM change_log_accounts WHERE change_id > ? AND change_id <= ?", func(r *sql.Rows) error {
+		var a priv.Account
+		if err := r.Scan(&a.User, &a.Host); err != nil {
+			return err
+		}
+		changed = append(changed, a)
+		return nil
+	}, applied, c.Upto)
+	if err != nil {
+		return c, fmt.Errorf("reading the change log: %w", err)
+	}
+	if len(changed) > fullReload {
+		ads, err := loadAccounts(ctx, tx, "")
+		if err != nil {
+			return c, err
+		}
+		c.Full, c.DefinersChanged = true, true
+		for i := range ads {
+			c.Accounts = append(c.Accounts, privilege.AccountChange{Account: ads[i].Account, Data: &ads[i]})
+		}
+		c.Definers, err = loadDefiners(ctx, tx)
+		return c, err
+	}
+	for _, a := range changed {
+		ads, err := loadAccounts(ctx, tx, " WHERE user_name = ? AND host = ?", a.User, a.Host)
+		if err != nil {
+			return c, err
+		}
+		ac := privilege.AccountChange{Account: a}
+		if len(ads) == 1 {
+			ac.Data = &ads[0]
+		}
+		c.Accounts = append(c.Accounts, ac)
+	}
+	if definers > 0 {
+		c.DefinersChanged = true
+		if c.Definers, err = loadDefiners(ctx, tx); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+type sharedTx struct {
+	sh *Shared
+	tx *sql.Tx
+}
+
+// Commit writes c, logs it, and records that this front end has applied
+// it, in the one transaction.
+func (t *sharedTx) Commit(ctx context.Context, c privilege.Change) (int64, error) {
+	id, err := t.sh.s.write(ctx, t.tx, c)
+	if err == nil {
+		_, err = t.tx.ExecContext(ctx, "UPDATE frontends SET applied_change_id = ? WHERE id = ?", id, t.sh.id)
+	}
+	if err != nil {
+		return 0, errors.Join(err, t.tx.Rollback())
+	}
+	if err := t.tx.Commit(); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+func (t *sharedTx) Rollback() error {
+	if err := t.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return err
+	}
+	return nil
+}
+
+// Acknowledged implements privilege.SharedBackend: it polls until no
+// other front end with a live lease is behind change id. A front end that
+// stops renewing drops out when its lease ends, so the wait is bounded by
+// the lease; it gives up at three leases (the change stays committed).
+func (sh *Shared) Acknowledged(ctx context.Context, id int64) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*sh.lease)
+	defer cancel()
+	wait := time.Millisecond
+	for {
+		var behind int
+		err := sh.s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM frontends WHERE id <> ? AND applied_change_id < ? AND lease_until > "+
+			sh.s.dialect.nowMicros, sh.id, id).Scan(&behind)
+		if err == nil && behind == 0 {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("change %d is saved, but live front ends have not applied it yet: %w", id, errors.Join(ctx.Err(), err))
+		case <-t.C:
+		}
+		wait = min(2*wait, sh.poll/2)
+	}
+}
+
+// Failed implements privilege.FailureCounter.
+func (s *Store) Failed(ctx context.Context, a priv.Account, attempts int, until time.Time, forever bool) error {
+	err := s.failed(ctx, a, attempts, until, forever)
+	if s.dialect.isDuplicate(err) {
+		// Another front end counted the first failure at the same time.
+		err = s.failed(ctx, a, attempts, until, forever)
+	}
+	return err
+}
+
+func (s *Store) failed(ctx context.Context, a priv.Account, attempts int, until time.Time, forever bool) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE failed_logins SET failures = failures + 1 WHERE user_name = ? AND host = ?", a.User, a.Host)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO failed_logins (user_name, host, failures, locked_until, forever) VALUES (?, ?, 1, 0, 0)",
+				a.User, a.Host); err != nil {
+				return err
+			}
+		}
+		// Blocked once, at the attempts-th failure: a further failure
+		// while blocked does not extend it.
+		_, err = tx.ExecContext(ctx, "UPDATE failed_logins SET locked_until = ?, forever = ? WHERE user_name = ? AND host = ? AND failures >= ? AND locked_until = 0",
+			until.UnixMicro(), flag(forever), a.User, a.Host, attempts)
+		return err
+	})
+}
+
+// Blocked implements privilege.FailureCounter.
+func (s *Store) Blocked(ctx context.Context, a priv.Account, attempts int, now time.Time) (time.Time, bool, error) {
+	var failures int
+	var until int64
+	var forever bool
+	err := s.db.QueryRowContext(ctx, "SELECT failures, locked_until, forever FROM failed_logins WHERE user_name = ? AND host = ?", a.User, a.Host).
+		Scan(&failures, &until, &forever)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return time.Time{}, false, nil
+	case err != nil:
+		return time.Time{}, false, err
+	case failures < attempts:
+		return time.Time{}, false, nil
+	case forever || (until != 0 && now.UnixMicro() < until):
+		return time.UnixMicro(until), true, nil
+	}
+	// The block has run out: count afresh.
+	return time.Time{}, false, s.Succeeded(ctx, a)
+}
+
+// Succeeded implements privilege.FailureCounter.
+func (s *Store) Succeeded(ctx context.Context, a priv.Account) error {
+	_, err := s.db.ExecContext(ctx, "DELETE FROM failed_logins WHERE user_name = ? AND host = ?", a.User, a.Host)
+	return err
+}

@@ -1,0 +1,270 @@
+package tests
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authplug/authplug/mysqlerr"
+	"github.com/authplug/authplug/server"
+)
+
+// testLease is the front ends' lease in these tests: short, so that the
+// fencing test waits little, and long enough for a loaded CI machine to
+// renew it (about twenty polls).
+const testLease = time.Second
+
+// TestSharedStore runs several front ends (in-process servers with their
+// own ports and data directories) on one MariaDB grant store, one
+// database per subtest.
+func TestSharedStore(t *testing.T) {
+	m := startMariaDB(t)
+	admin := m.conn(t, "root", "")
+	n := 0
+	// store makes a new database and returns its DSN, and that DSN
+	// through another address (a proxy).
+	store := func(t *testing.T) (string, func(addr string) string) {
+		n++
+		name := fmt.Sprintf("grants%d", n)
+		exec(t, admin, "CREATE DATABASE "+name)
+		via := func(addr string) string {
+			c := mysql.NewConfig()
+			c.User, c.Net, c.Addr, c.DBName = "root", "tcp", addr, name
+			c.Timeout = 2 * time.Second
+			return c.FormatDSN()
+		}
+		return via(m.addr), via
+	}
+
+	t.Run("RevokeBindsOtherFrontEnds", func(t *testing.T) {
+		dsn, _ := store(t)
+		a, b, c := frontEnd(t, dsn), frontEnd(t, dsn), frontEnd(t, dsn)
+		root := a.root()
+		exec(t, root, "CREATE USER u IDENTIFIED BY 'pw'")
+		var sessions []*sql.Conn
+		for _, e := range []*env{b, c} {
+			e.seed()
+			sessions = append(sessions, e.conn("u", "pw"))
+		}
+		stale := 0
+		for round := range 200 {
+			exec(t, root, "GRANT SELECT ON demo.t TO u")
+			for i, s := range sessions {
+				_, err := query(s, "SELECT a FROM demo.t")
+				require.NoError(t, err, "round %d: front end %d does not see the GRANT that returned", round, i+1)
+			}
+			exec(t, root, "REVOKE SELECT ON demo.t FROM u")
+			for _, s := range sessions {
+				if codeOf(s, "SELECT a FROM demo.t") != mysqlerr.ErTableAccessDenied {
+					stale++
+				}
+			}
+		}
+		assert.Zero(t, stale, "statements allowed on revoked grants")
+
+		// ACCOUNT LOCK, REVOKE PROXY and DROP USER bind the same way:
+		// DROP USER ends the other front ends' open sessions.
+		exec(t, root, "GRANT SELECT ON demo.t TO u")
+		exec(t, root, "DROP USER u")
+		for i, s := range sessions {
+			_, err := query(s, "SELECT a FROM demo.t")
+			assert.Error(t, err, "front end %d: a dropped account's session ran a statement", i+1)
+		}
+	})
+
+	t.Run("ConcurrentGrantsAllLand", func(t *testing.T) {
+		dsn, _ := store(t)
+		a, b := frontEnd(t, dsn), frontEnd(t, dsn)
+		exec(t, a.root(), "CREATE USER g IDENTIFIED BY 'pw'")
+		const each = 25
+		var wg sync.WaitGroup
+		errs := make(chan error, 2*each)
+		for i, e := range []*env{a, b} {
+			root := e.root()
+			wg.Go(func() {
+				for j := range each {
+					if _, err := root.ExecContext(context.Background(), fmt.Sprintf("GRANT SELECT ON fe%d_db%d.* TO g", i, j)); err != nil {
+						errs <- err
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		for _, e := range []*env{a, b} {
+			rows, err := query(e.root(), "SHOW GRANTS FOR g")
+			require.NoError(t, err)
+			assert.Len(t, rows, 1+2*each, "every GRANT, from both front ends, is held")
+		}
+	})
+
+	t.Run("FailedLoginsAddUp", func(t *testing.T) {
+		dsn, _ := store(t)
+		fes := []*env{frontEnd(t, dsn), frontEnd(t, dsn), frontEnd(t, dsn)}
+		exec(t, fes[0].root(), "CREATE USER f IDENTIFIED BY 'pw' FAILED_LOGIN_ATTEMPTS 3 PASSWORD_LOCK_TIME 1")
+		// Two failures, on two front ends, then a login: below the limit,
+		// and the login clears them.
+		for _, e := range fes[:2] {
+			_, err := e.tryConn("f", "wrong")
+			require.Error(t, err)
+		}
+		fes[2].conn("f", "pw")
+		// Three failures, one on each: the account is blocked everywhere,
+		// right password or not.
+		for _, e := range fes {
+			_, err := e.tryConn("f", "wrong")
+			require.Error(t, err)
+		}
+		for i, e := range fes {
+			_, err := e.tryConn("f", "pw")
+			assert.Error(t, err, "front end %d let a blocked account in", i)
+		}
+	})
+
+	t.Run("UnreachableStoreFences", func(t *testing.T) {
+		p := newCutProxy(t, m.addr)
+		dsn, via := store(t)
+		a, b := frontEnd(t, dsn), frontEnd(t, via(p.addr()))
+		b.seed()
+		exec(t, a.root(), "CREATE USER v IDENTIFIED BY 'pw'", "GRANT SELECT ON demo.t TO v")
+		s := b.conn("v", "pw")
+		_, err := query(s, "SELECT a FROM demo.t")
+		require.NoError(t, err)
+
+		p.cut()
+		// B cannot renew its lease: it fences itself within the lease.
+		waitFor(t, 3*testLease, "front end B to fence", func() bool {
+			return codeOf(s, "SELECT a FROM demo.t") == mysqlerr.ErUnknownComError
+		})
+		_, err = query(s, "SELECT a FROM demo.t")
+		assert.ErrorContains(t, err, "grant store is unreachable")
+		// A's account statements go on: B's lease ran out, A need not
+		// wait for it.
+		exec(t, a.root(), "REVOKE SELECT ON demo.t FROM v")
+
+		p.restore()
+		// B renews, catches up (the REVOKE), and allows statements again.
+		waitFor(t, 5*testLease, "front end B to resume", func() bool {
+			return codeOf(s, "SELECT a FROM demo.t") != mysqlerr.ErUnknownComError
+		})
+		assert.Equal(t, uint16(mysqlerr.ErTableAccessDenied), codeOf(s, "SELECT a FROM demo.t"), "B resumed on the old grants")
+		exec(t, a.root(), "GRANT SELECT ON demo.t TO v")
+		_, err = query(s, "SELECT a FROM demo.t")
+		assert.NoError(t, err)
+	})
+}
+
+// frontEnd starts one front end on the shared store dsn.
+func frontEnd(t *testing.T, dsn string) *env {
+	t.Helper()
+	return startConfig(t, nil, "", 5*time.Second, "", func(c *server.Config) {
+		c.GrantsDSN, c.GrantsLease = dsn, testLease
+	})
+}
+
+// waitFor polls cond until it holds, failing the test after d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval, not synchronisation
+	}
+}
+
+// cutProxy forwards TCP connections to a server until cut: then it closes
+// every open one and refuses new ones (closes them at once), as a network
+// partition would, until restore.
+type cutProxy struct {
+	l      net.Listener
+	target string
+	mu     sync.Mutex
+	down   bool
+	conns  map[net.Conn]bool
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &cutProxy{l: l, target: target, conns: map[net.Conn]bool{}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go p.serve(c)
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		<-done
+		p.cut()
+	})
+	return p
+}
+
+func (p *cutProxy) addr() string { return p.l.Addr().String() }
+
+func (p *cutProxy) track(cs ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.down {
+		return false
+	}
+	for _, c := range cs {
+		p.conns[c] = true
+	}
+	return true
+}
+
+func (p *cutProxy) serve(c net.Conn) {
+	up, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	if !p.track(c, up) {
+		c.Close()
+		up.Close()
+		return
+	}
+	go func() {
+		_, _ = io.Copy(up, c)
+		up.Close()
+	}()
+	_, _ = io.Copy(c, up)
+	c.Close()
+}
+
+func (p *cutProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+func (p *cutProxy) restore() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = false
+}
