@@ -70,7 +70,7 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	auditLog := fs.String("audit-log", "", "file the JSON audit lines are appended to (default: standard error)")
 	maxConns := fs.Int("max-connections", server.DefaultMaxConnections, "connections open at once, as MySQL's max_connections (one more for CONNECTION_ADMIN or SUPER)")
 	maxUserConns := fs.Int("max-user-connections", 0, "sessions per account without a MAX_USER_CONNECTIONS of its own; 0: no limit")
-	failThreshold := fs.Int("login-failure-threshold", privilege.DefaultLoginFailureThreshold, "consecutive failed logins from one client address before its logins are delayed; 0 turns the throttle off")
+	failThreshold := fs.Int("login-failure-threshold", privilege.DefaultLoginFailureThreshold, "consecutive failed logins for one user name from one client address (ten times as many over all names) before further attempts are delayed; 0 turns the throttle off")
 	delayMin := fs.Duration("login-delay-min", privilege.DefaultLoginDelayMin, "the first delay of a throttled address, added again for each further failure")
 	delayMax := fs.Duration("login-delay-max", privilege.DefaultLoginDelayMax, "the longest delay of a throttled address")
 	grantsDSN := fs.String("grants-dsn", "", "MySQL/MariaDB/TiDB database holding the accounts and grants shared by several front ends (user:pw@tcp(host:port)/dbname); default: grants.db in --data-dir")
