@@ -14,15 +14,30 @@ import (
 // transactions; names compared byte for byte, as MySQL's grant tables
 // compare user names).
 var MySQL = Dialect{
-	name:           "mysql",
-	autoKey:        "BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY",
-	tableOptions:   " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
-	forUpdate:      " FOR UPDATE",
-	nowMicros:      "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)",
+	name:         "mysql",
+	autoKey:      "BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY",
+	tableOptions: " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+	forUpdate:    " FOR UPDATE",
+	nowMicros:    "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)",
+	// Binary strings, not utf8mb4_bin: MariaDB's _bin collations (and
+	// MySQL's PAD SPACE ones) ignore trailing spaces, so 'adm ' would match
+	// adm's rows, and CREATE USER 'adm ' replace them. VARBINARY compares
+	// every byte on both. The lengths are the utf8mb4 columns' in bytes (4
+	// a character), which keeps every key within InnoDB's 3072 bytes: the
+	// longest, grants', is 320 + 1020 + 3*256 + 32*4 = 2236.
+	userCol:        "VARBINARY(320) NOT NULL",
+	hostCol:        "VARBINARY(1020) NOT NULL",
+	nameCol:        "VARBINARY(256) NOT NULL",
 	writeIsolation: sql.LevelReadCommitted,
 	isDuplicate: func(err error) bool {
 		var me *mysql.MySQLError
 		return errors.As(err, &me) && me.Number == 1062 // ER_DUP_ENTRY
+	},
+	isRetryable: func(err error) bool {
+		var me *mysql.MySQLError
+		// ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT: front ends registering
+		// at once deadlock on the frontends index.
+		return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
 	},
 }
 

@@ -29,6 +29,14 @@ type Dialect struct {
 	nowMicros string
 	// isDuplicate reports whether err is a duplicate-key error.
 	isDuplicate func(error) bool
+	// isRetryable reports whether err rolled the transaction back for
+	// contention alone (a deadlock, a lock wait timeout): nil where there
+	// are none.
+	isRetryable func(error) bool
+	// userCol, hostCol and nameCol are the types of the name columns (the
+	// {user}, {host} and {name} of the tables below): names must compare
+	// byte for byte, trailing spaces included, or 'adm ' is the row of adm.
+	userCol, hostCol, nameCol string
 	// writeIsolation is the isolation of a change's transaction: read
 	// committed where a repeatable-read snapshot would be taken before the
 	// lock is (InnoDB), so that what is read after it is current.
@@ -37,9 +45,13 @@ type Dialect struct {
 
 // SQLite is the dialect of SQLite (modernc.org/sqlite), the embedded store.
 var SQLite = Dialect{
-	name:        "sqlite",
-	autoKey:     "INTEGER PRIMARY KEY",
-	nowMicros:   "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)",
+	name:      "sqlite",
+	autoKey:   "INTEGER PRIMARY KEY",
+	nowMicros: "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)",
+	// SQLite's default collation, BINARY, compares bytes and pads nothing.
+	userCol:     "VARCHAR(80) NOT NULL",
+	hostCol:     "VARCHAR(255) NOT NULL",
+	nameCol:     "VARCHAR(64) NOT NULL",
 	isDuplicate: func(err error) bool { return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") },
 }
 
@@ -47,13 +59,12 @@ var SQLite = Dialect{
 func (d Dialect) String() string { return d.name }
 
 // Names are compared as MySQL compares them in its grant tables: user names
-// and hosts byte for byte. Lengths keep every key within InnoDB's 3072-byte
-// limit in utf8mb4 (4 bytes a character): the longest, grants', is
-// (80 + 255 + 3*64 + 32) * 4 = 2236 bytes.
+// and hosts byte for byte. Their columns are the dialect's ({user},
+// {host}, {name}).
 const (
-	userCol = "VARCHAR(80) NOT NULL"
-	hostCol = "VARCHAR(255) NOT NULL"
-	nameCol = "VARCHAR(64) NOT NULL"
+	userCol = "{user}"
+	hostCol = "{host}"
+	nameCol = "{name}"
 	flagCol = "SMALLINT NOT NULL"
 )
 
@@ -161,6 +172,6 @@ var tablesV2 = []struct{ name, columns string }{
 var accountTables = []string{"grants", "dynamic_grants", "role_grants", "default_roles", "proxy_grants", "accounts"}
 
 func (d Dialect) createTable(name, columns string) string {
-	columns = strings.ReplaceAll(columns, "{autokey}", d.autoKey)
+	columns = strings.NewReplacer("{autokey}", d.autoKey, "{user}", d.userCol, "{host}", d.hostCol, "{name}", d.nameCol).Replace(columns)
 	return "CREATE TABLE IF NOT EXISTS " + name + " (\n\t\t" + columns + "\n)" + d.tableOptions
 }

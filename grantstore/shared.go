@@ -36,8 +36,20 @@ type Shared struct {
 	poll  time.Duration
 	log   *slog.Logger
 
-	mu        sync.Mutex
-	renewedAt time.Time // local time the last successful renewal started
+	// afterCatchUp and beforeRenew, when set (tests), run after each of
+	// Follow's catch-ups and before each of its renewals.
+	afterCatchUp, beforeRenew func()
+
+	mu sync.Mutex
+	// deadline is the local time from which the lease may have run out:
+	// the last renewal's start + lease - margin (renewed).
+	deadline time.Time
+	// runSince is when the renewal that began the current unbroken run of
+	// leases ended: changes committed before may not have waited for this
+	// front end.
+	runSince time.Time
+	// reported is the change last written as applied to the row.
+	reported int64
 }
 
 // SharedOption configures a Shared.
@@ -96,21 +108,32 @@ func (s *Store) LoadAt(ctx context.Context) (d privilege.Data, upto int64, err e
 
 // Register enters this front end in the frontends table, holding a lease,
 // as having applied change applied: from now on, a change returns only
-// once this front end has applied it too (or lost its lease).
+// once this front end has applied it too (or lost its lease). Changes
+// committed before it returns may not have waited for this front end: it
+// catches up after registering, before it allows anything.
 func (sh *Shared) Register(ctx context.Context, applied int64) error {
-	start := time.Now()
-	err := sh.s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM frontends WHERE id = ?", sh.id); err != nil {
+	var start time.Time
+	var err error
+	// The transaction is rolled back whole when it loses a deadlock, as
+	// several front ends starting at once do: it is simply run again.
+	for attempt := 0; ; attempt++ {
+		start = time.Now()
+		err = sh.s.inTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM frontends WHERE id = ?", sh.id); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, "INSERT INTO frontends (id, lease_until, applied_change_id) VALUES (?, "+
+				sh.s.dialect.nowMicros+" + ?, ?)", sh.id, sh.lease.Microseconds(), applied)
 			return err
+		})
+		if err == nil || attempt == 4 || sh.s.dialect.isRetryable == nil || !sh.s.dialect.isRetryable(err) || ctx.Err() != nil {
+			break
 		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO frontends (id, lease_until, applied_change_id) VALUES (?, "+
-			sh.s.dialect.nowMicros+" + ?, ?)", sh.id, sh.lease.Microseconds(), applied)
-		return err
-	})
+	}
 	if err != nil {
 		return fmt.Errorf("registering front end %s: %w", sh.id, err)
 	}
-	sh.renewed(start)
+	sh.renewed(start, time.Now(), applied, true)
 	return nil
 }
 
@@ -123,77 +146,123 @@ func (sh *Shared) Deregister(ctx context.Context) error {
 	return nil
 }
 
-func (sh *Shared) renewed(start time.Time) {
+// renewed records a renewal that started at start, ended at done and
+// reported applied. It counts from the start, on this machine's clock, so
+// the lease runs out here no later than the row's lease_until on the
+// database's, with a margin of two polls for a slow tick. fresh (a new
+// row), or a renewal that ended after the lease may have run out, begins a
+// new run of leases: the others may have stopped waiting for this front
+// end meanwhile, so only a catch-up started after done may lift the fence.
+// It reports whether it began a new run.
+func (sh *Shared) renewed(start, done time.Time, applied int64, fresh bool) (lapsed bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if start.After(sh.renewedAt) {
-		sh.renewedAt = start
+	lapsed = fresh || !done.Before(sh.deadline)
+	if lapsed {
+		sh.runSince = done
 	}
+	if d := start.Add(sh.lease - 2*sh.poll); d.After(sh.deadline) {
+		sh.deadline = d
+	}
+	sh.reported = applied
+	return lapsed
+}
+
+// leaseState is the lease's deadline (when this front end must consider
+// itself fenced) and since when it has held the lease without a break.
+func (sh *Shared) leaseState() (deadline, since time.Time) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.deadline, sh.runSince
 }
 
 // expired reports whether this front end's lease may have run out: the
 // others may then no longer wait for it, so it must not allow anything.
-// It counts from when the last renewal started, on this machine's clock,
-// so it runs out no later than the row's lease_until on the database's,
-// with a margin of two polls for a slow tick.
 func (sh *Shared) expired(now time.Time) bool {
+	deadline, _ := sh.leaseState()
+	return !now.Before(deadline)
+}
+
+func (sh *Shared) lastReported() int64 {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	return now.Sub(sh.renewedAt) >= sh.lease-2*sh.poll
+	return sh.reported
 }
 
 // renew records that this front end has applied change applied and holds
-// its lease for another lease from now (the database's now).
-func (sh *Shared) renew(ctx context.Context, applied int64) error {
+// its lease for another lease from now (the database's now). lapsed is
+// renewed's.
+func (sh *Shared) renew(ctx context.Context, applied int64) (lapsed bool, err error) {
 	start := time.Now()
+	// applied_change_id never goes back: a change of this front end's own
+	// may have written a later one since applied was read.
 	res, err := sh.s.db.ExecContext(ctx, "UPDATE frontends SET lease_until = "+sh.s.dialect.nowMicros+
-		" + ?, applied_change_id = ? WHERE id = ?", sh.lease.Microseconds(), applied, sh.id)
+		" + ?, applied_change_id = CASE WHEN applied_change_id < ? THEN ? ELSE applied_change_id END WHERE id = ?",
+		sh.lease.Microseconds(), applied, applied, sh.id)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return err
+		return false, err
 	} else if n == 0 {
 		// Removed (by hand, or an operator's clean-up of dead rows): the
-		// front end enters again.
-		return sh.Register(ctx, applied)
+		// front end enters again, and was waited for by nobody meanwhile.
+		return true, sh.Register(ctx, applied)
 	}
-	sh.renewed(start)
-	return nil
+	return sh.renewed(start, time.Now(), applied, false), nil
+}
+
+// Fence is what Follow fences: privilege.Manager.
+type Fence interface {
+	// SetFence refuses every statement with err, or lifts that with nil.
+	SetFence(err error)
+	// SetLeaseDeadline refuses every statement with err from at on.
+	SetLeaseDeadline(at time.Time, err error)
 }
 
 // Follow keeps store, a MemStore over sh, caught up with the other front
-// ends and the lease renewed, until ctx ends. fence is called with an
-// error when the lease may have run out (store unreachable, or catching
-// up failing), and with nil once the lease is renewed and the store
-// caught up again.
-func (sh *Shared) Follow(ctx context.Context, store *privilege.MemStore, fence func(error), fenceErr error) {
+// ends and the lease renewed, until ctx ends. f's lease deadline follows
+// the lease; f is fenced with fenceErr when the lease may have run out
+// (store unreachable, or catching up failing), and unfenced once the lease
+// is renewed and a catch-up that started after the renewal has succeeded.
+func (sh *Shared) Follow(ctx context.Context, store *privilege.MemStore, f Fence, fenceErr error) {
 	var (
 		mu     sync.Mutex
 		fenced bool
 	)
-	setFence := func(on bool) {
+	setFence := func(on bool, why func() bool) {
 		mu.Lock()
 		defer mu.Unlock()
-		if on == fenced {
+		// why is judged under mu: a lapsed renewal records it before it
+		// fences, so a catch-up that judged the lease before cannot lift
+		// the fence after.
+		if on == fenced || !why() {
 			return
 		}
 		fenced = on
 		if on {
-			fence(fenceErr)
+			f.SetFence(fenceErr)
 			sh.log.Warn("grant store lease lost: refusing statements until the store is reachable again", "frontend", sh.id, "lease", sh.lease)
 		} else {
-			fence(nil)
+			f.SetFence(nil)
 			sh.log.Info("grant store reachable again: caught up, statements allowed", "frontend", sh.id)
 		}
 	}
+	always := func() bool { return true }
+	isFenced := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return fenced
+	}
+	deadline, _ := sh.leaseState()
+	f.SetLeaseDeadline(deadline, fenceErr)
 
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	// The watchdog fences on time alone, so a renewal blocked on a dead
-	// connection does not keep the front end open past its lease.
-	done := make(chan struct{})
-	defer func() { <-done }()
-	go func() {
-		defer close(done)
+	// connection does not keep the front end open past its lease. (The
+	// lease deadline fences statements even before it runs.)
+	wg.Go(func() {
 		tick := time.NewTicker(sh.poll / 2)
 		defer tick.Stop()
 		for {
@@ -202,12 +271,58 @@ func (sh *Shared) Follow(ctx context.Context, store *privilege.MemStore, fence f
 				return
 			case now := <-tick.C:
 				if sh.expired(now) {
-					setFence(true)
+					setFence(true, always)
 				}
 			}
 		}
-	}()
+	})
 
+	// The catch-up runs apart from the renewal: it waits for the store's
+	// mutex, which a change holds while it waits for the store's lock, and
+	// a busy store must not cost the front ends their leases.
+	news := make(chan struct{}, 1)
+	wg.Go(func() {
+		tick := time.NewTicker(sh.poll)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			step, cancel := context.WithTimeout(ctx, sh.lease/2)
+			started := time.Now()
+			before := store.Applied()
+			applied, err := store.CatchUp(step)
+			cancel()
+			if sh.afterCatchUp != nil {
+				sh.afterCatchUp()
+			}
+			if err != nil {
+				if ctx.Err() == nil {
+					sh.log.Debug("grant store catch-up", "frontend", sh.id, "err", err)
+				}
+				continue
+			}
+			if applied != before {
+				// The waiting front ends hear of it now, not at the next
+				// tick.
+				select {
+				case news <- struct{}{}:
+				default:
+				}
+			}
+			// Only a catch-up that started after the lease was regained
+			// has every change that did not wait for this front end.
+			setFence(false, func() bool {
+				_, since := sh.leaseState()
+				return started.After(since) && !sh.expired(time.Now())
+			})
+		}
+	})
+
+	// The row is written when there is news for the waiting front ends,
+	// when fenced, and a few times a lease otherwise.
 	tick := time.NewTicker(sh.poll)
 	defer tick.Stop()
 	var lastRenew time.Time
@@ -216,30 +331,33 @@ func (sh *Shared) Follow(ctx context.Context, store *privilege.MemStore, fence f
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-news:
+		}
+		applied := store.Applied()
+		if !isFenced() && applied == sh.lastReported() && time.Since(lastRenew) < sh.lease/4 {
+			continue
+		}
+		if sh.beforeRenew != nil {
+			sh.beforeRenew()
 		}
 		step, cancel := context.WithTimeout(ctx, sh.lease/2)
-		before := store.Applied()
-		applied, err := store.CatchUp(step)
-		// The row is written when there is news for the waiting front
-		// ends, when fenced, and a few times a lease otherwise.
-		mu.Lock()
-		mustRenew := fenced || applied != before || time.Since(lastRenew) >= sh.lease/4
-		mu.Unlock()
-		if err == nil && mustRenew {
-			if err = sh.renew(step, applied); err == nil {
-				lastRenew = time.Now()
-			}
-		}
+		lapsed, err := sh.renew(step, applied)
 		cancel()
 		if err != nil {
 			if ctx.Err() == nil {
-				sh.log.Debug("grant store follow", "frontend", sh.id, "err", err)
+				sh.log.Debug("grant store lease renewal", "frontend", sh.id, "err", err)
 			}
 			continue
 		}
-		if mustRenew && !sh.expired(time.Now()) {
-			setFence(false)
+		lastRenew = time.Now()
+		if lapsed {
+			// Fenced before the new deadline lets statements through: the
+			// snapshot may miss changes that did not wait for this front
+			// end, until the next catch-up.
+			setFence(true, always)
 		}
+		deadline, _ := sh.leaseState()
+		f.SetLeaseDeadline(deadline, fenceErr)
 	}
 }
 

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,7 +38,7 @@ func frontEnd(t *testing.T, path string, follow bool) (*privilege.MemStore, *Sha
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			sh.Follow(fctx, m, func(error) {}, errors.New("fenced"))
+			sh.Follow(fctx, m, nopFence{}, errors.New("fenced"))
 		}()
 		t.Cleanup(func() {
 			cancel()
@@ -44,6 +47,11 @@ func frontEnd(t *testing.T, path string, follow bool) (*privilege.MemStore, *Sha
 	}
 	return m, sh
 }
+
+type nopFence struct{}
+
+func (nopFence) SetFence(error)                    {}
+func (nopFence) SetLeaseDeadline(time.Time, error) {}
 
 // A change made on a front end whose snapshot is behind runs on the
 // store's latest state: nothing another front end committed is lost, and
@@ -133,4 +141,110 @@ func TestVersion1IsMigrated(t *testing.T) {
 	require.NoError(t, s.db.QueryRow("SELECT COUNT(*) FROM store_lock").Scan(&locks))
 	assert.Equal(t, []int{SchemaVersion, 1}, []int{v, locks})
 	require.NoError(t, s.Failed(context.Background(), alice, 3, time.Now(), false))
+}
+
+// unfenceRecorder is a Fence that records whether store had account when
+// the fence was lifted.
+type unfenceRecorder struct {
+	store   *privilege.MemStore
+	account priv.Account
+	mu      sync.Mutex
+	fenced  bool
+	lifted  int
+	hadIt   bool
+}
+
+func (r *unfenceRecorder) SetFence(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fenced = err != nil
+	if err == nil {
+		r.lifted++
+		_, r.hadIt = r.store.Snapshot().Account(r.account)
+	}
+}
+
+func (r *unfenceRecorder) SetLeaseDeadline(time.Time, error) {}
+
+func (r *unfenceRecorder) state() (fenced bool, lifted int, hadIt bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fenced, r.lifted, r.hadIt
+}
+
+// poll waits for cond, failing the test after d.
+func poll(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		runtime.Gosched()
+	}
+}
+
+// A front end whose lease ran out lifts its fence only after a catch-up
+// that started after the renewal: a change committed between its catch-up
+// and its renewal (which did not wait for it, its lease having run out) is
+// applied before it allows anything again.
+func TestUnfenceCatchesUpAfterTheRenewal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "grants.db")
+	ctx := context.Background()
+	s, err := OpenSQLite(ctx, path)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	sh := NewShared(s, WithLease(300*time.Millisecond))
+	d, upto, err := s.LoadAt(ctx)
+	require.NoError(t, err)
+	m := privilege.NewMemStore(privilege.WithShared(sh))
+	require.NoError(t, m.RestoreShared(d, upto))
+	require.NoError(t, sh.Register(ctx, upto))
+
+	// The hooks stop the follower, as a paused process would be: its
+	// catch-up once it has read the store, and its renewals.
+	var paused atomic.Bool
+	entered, release := make(chan struct{}), make(chan struct{})
+	var enterOnce, releaseOnce sync.Once
+	sh.afterCatchUp = func() {
+		if paused.Load() {
+			enterOnce.Do(func() { close(entered) })
+			<-release
+		}
+	}
+	sh.beforeRenew = func() {
+		if paused.Load() {
+			<-release
+		}
+	}
+	rec := &unfenceRecorder{store: m, account: alice}
+	fctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sh.Follow(fctx, m, rec, errors.New("fenced"))
+	}()
+	t.Cleanup(func() {
+		cancel()
+		releaseOnce.Do(func() { close(release) })
+		<-done
+	})
+
+	paused.Store(true)
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the follower never caught up")
+	}
+	poll(t, 10*time.Second, "the watchdog to fence", func() bool { f, _, _ := rec.state(); return f })
+	// Committed after the stopped follower's catch-up; it waits for the
+	// follower only until the follower's lease ends in the store.
+	other, _ := frontEnd(t, path, false)
+	require.NoError(t, other.Update(func(tx *privilege.Tx) error { return tx.CreateUser(alice, cred("pw")) }))
+	releaseOnce.Do(func() { close(release) })
+	paused.Store(false)
+
+	poll(t, 10*time.Second, "the fence to be lifted", func() bool { _, n, _ := rec.state(); return n > 0 })
+	_, _, hadIt := rec.state()
+	assert.True(t, hadIt, "unfenced before applying a change committed while the lease had run out")
 }

@@ -38,6 +38,8 @@ type Manager struct {
 	lockout       lockout
 	// fence, when set, refuses every statement (SetFence, shared.go).
 	fence atomic.Pointer[error]
+	// lease, when set, fences from its end on (SetLeaseDeadline).
+	lease atomic.Pointer[leaseEnd]
 	// MySQL's default_password_lifetime and password_require_current.
 	passwordLifetime int
 	requireCurrent   bool

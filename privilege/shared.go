@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // SharedBackend is a grant store that several front ends (processes, each
@@ -68,17 +69,14 @@ func (s *MemStore) RestoreShared(d Data, upto int64) error {
 		return err
 	}
 	s.mu.Lock()
-	s.applied = upto
+	s.applied.Store(upto)
 	s.mu.Unlock()
 	return nil
 }
 
-// Applied is the id of the last shared change the store has applied.
-func (s *MemStore) Applied() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.applied
-}
+// Applied is the id of the last shared change the store has applied (and
+// published). It does not wait for a change in progress.
+func (s *MemStore) Applied() int64 { return s.applied.Load() }
 
 // CatchUp applies what other front ends committed since the store last
 // caught up, and returns the id of the last change it has applied.
@@ -88,19 +86,19 @@ func (s *MemStore) CatchUp(ctx context.Context) (int64, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, err := s.shared.Since(ctx, s.applied)
+	c, err := s.shared.Since(ctx, s.applied.Load())
 	if err != nil {
-		return s.applied, err
+		return s.applied.Load(), err
 	}
 	if err := s.apply(c); err != nil {
-		return s.applied, err
+		return s.applied.Load(), err
 	}
-	return s.applied, nil
+	return s.applied.Load(), nil
 }
 
 // apply publishes the store's snapshot with c applied. s.mu is held.
 func (s *MemStore) apply(c Catchup) error {
-	if c.Upto <= s.applied {
+	if c.Upto <= s.applied.Load() {
 		return nil
 	}
 	tx := newTx(s.cur.Load())
@@ -108,7 +106,7 @@ func (s *MemStore) apply(c Catchup) error {
 		return fmt.Errorf("catching up to change %d: %w", c.Upto, err)
 	}
 	s.cur.Store(tx.commit())
-	s.applied = c.Upto
+	s.applied.Store(c.Upto)
 	return nil
 }
 
@@ -131,7 +129,7 @@ func (s *MemStore) updateShared(ctx context.Context, fn func(tx *Tx) error) erro
 func (s *MemStore) commitShared(ctx context.Context, fn func(tx *Tx) error) (id int64, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	stx, missed, err := s.shared.Begin(ctx, s.applied)
+	stx, missed, err := s.shared.Begin(ctx, s.applied.Load())
 	if err != nil {
 		return 0, fmt.Errorf("saving grants: %w", err)
 	}
@@ -158,7 +156,7 @@ func (s *MemStore) commitShared(ctx context.Context, fn func(tx *Tx) error) (id 
 		return 0, fmt.Errorf("saving grants: %w", err)
 	}
 	s.cur.Store(next)
-	s.applied = id
+	s.applied.Store(id)
 	return id, nil
 }
 
@@ -233,10 +231,29 @@ func (m *Manager) SetFence(err error) {
 	m.fence.Store(&err)
 }
 
-// Fence is the error SetFence set, nil when statements are allowed.
+type leaseEnd struct {
+	at  time.Time
+	err error
+}
+
+// SetLeaseDeadline makes Fence return err from at on, whether or not
+// SetFence is called by then: the watchdog that calls it is a goroutine,
+// and a process paused past its lease (SIGSTOP, a VM frozen) runs its
+// sessions' statements before the watchdog once it resumes. at must be
+// of time.Now (it is compared on the monotonic clock).
+func (m *Manager) SetLeaseDeadline(at time.Time, err error) {
+	m.lease.Store(&leaseEnd{at: at, err: err})
+}
+
+// Fence is the error SetFence set, or that of SetLeaseDeadline once its
+// deadline has passed; nil when statements are allowed. It reads the
+// clock, so hosts call it once a statement, not once a privilege check.
 func (m *Manager) Fence() error {
 	if p := m.fence.Load(); p != nil {
 		return *p
+	}
+	if l := m.lease.Load(); l != nil && !time.Now().Before(l.at) {
+		return l.err
 	}
 	return nil
 }

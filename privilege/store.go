@@ -35,9 +35,12 @@ type MemStore struct {
 	persist func(*Snapshot) error
 	journal func(context.Context, Change) error
 	// shared is the store shared with other front ends (WithShared), and
-	// applied the id of the last of its changes this store has applied.
+	// applied the id of the last of its changes this store has applied:
+	// written under mu, with the snapshot, and read without it, so that
+	// the lease is renewed while a change holds mu waiting for the
+	// store's lock.
 	shared  SharedBackend
-	applied int64
+	applied atomic.Int64
 }
 
 // StoreOption configures a MemStore.

@@ -99,6 +99,15 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 	// with it, as does any throttle delay.
 	ctx, cancel := context.WithDeadline(context.Background(), m.s.handshakeDeadline(c.Conn))
 	defer cancel()
+	// A fenced front end judges no credentials: its grants may be stale
+	// (a dropped account, a changed password), and a login judged on them
+	// would tell the client more than the 1047 that a fenced statement
+	// gets. Everyone gets that 1047, whatever the account, so it tells
+	// nothing about accounts.
+	if err := m.s.mgr.Fence(); err != nil {
+		m.s.connEvent(c, mysqlerr.BoundedName(user), m.s.events(c.ConnectionID), nil, err)
+		return nil, toSQLError(err)
+	}
 	if d, err := m.s.throttle.Wait(ctx, addr, user); err != nil {
 		// The same 1045 as a wrong password: a refusal must not say the
 		// address is being throttled.
@@ -135,6 +144,11 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 	}
 	// The credentials were right, whatever the limits say next.
 	m.s.throttle.Succeeded(addr, user)
+	// Fenced during the exchange: refused as its first statement would be.
+	if err := sess.Fence(); err != nil {
+		m.s.connEvent(c, mysqlerr.BoundedName(user), m.s.events(c.ConnectionID), nil, err)
+		return nil, toSQLError(err)
+	}
 	release, err := m.s.admitSession(sess)
 	if err != nil {
 		m.s.connEvent(c, mysqlerr.BoundedName(user), m.s.events(c.ConnectionID), nil, err)

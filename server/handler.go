@@ -180,6 +180,11 @@ func (h *handler) ComInitDB(c *mysql.Conn, db string) error {
 }
 
 func (h *handler) initDB(c *mysql.Conn, cn *conn, db string) error {
+	// As for a statement (usable): a fenced front end's grants may be
+	// stale, and 1044/1049 would be judged on them.
+	if err := cn.sess.Fence(); err != nil {
+		return err
+	}
 	if err := lapsed(cn.sess); err != nil {
 		return err
 	}

@@ -634,7 +634,7 @@ func (s *Server) follow() (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.shared.Follow(ctx, s.store, s.mgr.SetFence, mysqlerr.GrantStoreUnreachable())
+		s.shared.Follow(ctx, s.store, s.mgr, mysqlerr.GrantStoreUnreachable())
 	}()
 	return func() {
 		cancel()

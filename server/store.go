@@ -227,10 +227,15 @@ func openSharedGrants(ctx context.Context, dsn string, lease time.Duration, log 
 	if err := store.RestoreShared(d, upto); err != nil {
 		return nil, nil, nil, false, fmt.Errorf("shared grants store: %w; refusing to start without accounts", err)
 	}
-	// Registered as having applied upto: a change committed since is
-	// waited for until Follow has caught up with it.
+	// Registered as having applied upto: a change committed from now on
+	// is waited for until Follow has caught up with it. One committed
+	// between the load and the registration waited for nobody: caught up
+	// with here, before New returns and connections are served.
 	if err := sh.Register(ctx, upto); err != nil {
 		return nil, nil, nil, false, err
+	}
+	if upto, err = store.CatchUp(ctx); err != nil {
+		return nil, nil, nil, false, fmt.Errorf("shared grants store: %w; refusing to start without accounts", err)
 	}
 	log.Info("using the shared grants store", "frontend", sh.ID(), "lease", sh.Lease(), "accounts", len(d.Accounts), "change", upto)
 	return store, gs, sh, found, nil

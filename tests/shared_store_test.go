@@ -81,6 +81,40 @@ func TestSharedStore(t *testing.T) {
 		}
 	})
 
+	// MariaDB's _bin collations ignore trailing spaces: the store's name
+	// columns must not, or 'adm ' is adm (CREATE USER 'adm ' once replaced
+	// adm's rows).
+	t.Run("TrailingSpacesAreOtherNames", func(t *testing.T) {
+		dsn, _ := store(t)
+		a := frontEnd(t, dsn)
+		exec(t, a.root(),
+			"CREATE USER adm IDENTIFIED BY 'pw'", "GRANT SELECT ON demo.* TO adm",
+			"CREATE USER 'adm ' IDENTIFIED BY 'pw2'", "GRANT INSERT ON shop.* TO 'adm '",
+			"CREATE USER h@'10.0.0.1'", "GRANT UPDATE ON demo.* TO h@'10.0.0.1'",
+			"CREATE USER h@'10.0.0.1 '", "GRANT DELETE ON demo.* TO h@'10.0.0.1 '")
+		want := map[string]string{
+			"adm":           "GRANT SELECT ON `demo`.* TO `adm`@`%`",
+			"'adm '":        "GRANT INSERT ON `shop`.* TO `adm `@`%`",
+			"h@'10.0.0.1'":  "GRANT UPDATE ON `demo`.* TO `h`@`10.0.0.1`",
+			"h@'10.0.0.1 '": "GRANT DELETE ON `demo`.* TO `h`@`10.0.0.1 `",
+		}
+		check := func(e *env, when string) {
+			for acct, grant := range want {
+				rows, err := query(e.root(), "SHOW GRANTS FOR "+acct)
+				require.NoError(t, err, "%s: %s", when, acct)
+				var got []string
+				for _, r := range rows {
+					got = append(got, r[0])
+				}
+				assert.Contains(t, got, grant, "%s: %s", when, acct)
+			}
+		}
+		check(a, "on the front end that made them")
+		// A restart loads them from the store, each with its own grants.
+		a.stop()
+		check(frontEnd(t, dsn), "after a restart")
+	})
+
 	t.Run("ConcurrentGrantsAllLand", func(t *testing.T) {
 		dsn, _ := store(t)
 		a, b := frontEnd(t, dsn), frontEnd(t, dsn)
@@ -267,4 +301,52 @@ func (p *cutProxy) restore() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.down = false
+}
+
+// A front end past its lease deadline refuses statements, COM_INIT_DB and
+// logins with the fence's 1047 even when nothing has set the fence: a
+// process paused (SIGSTOP) past its lease resumes its sessions before its
+// watchdog. Here nothing follows a store (a local one), so only the
+// deadline set by hand can fence.
+func TestLeaseDeadlineFencesWithoutTheWatchdog(t *testing.T) {
+	e := start(t, nil, "")
+	e.seed()
+	w := sha2Login(t, e, "root", rootPassword)
+	s := e.root()
+	_, err := query(s, "SELECT a FROM demo.t")
+	require.NoError(t, err)
+
+	mgr := e.srv.Manager()
+	mgr.SetLeaseDeadline(time.Now().Add(-time.Millisecond), mysqlerr.GrantStoreUnreachable())
+	assert.Equal(t, uint16(mysqlerr.ErUnknownComError), codeOf(s, "SELECT a FROM demo.t"), "statement")
+	assert.Equal(t, uint16(mysqlerr.ErUnknownComError), codeOf(s, "USE demo"), "USE")
+	assert.Equal(t, uint16(mysqlerr.ErUnknownComError), wireCode(w.initDB("demo")), "COM_INIT_DB")
+	_, err = e.tryConn("root", rootPassword, withTLS)
+	assert.Equal(t, uint16(mysqlerr.ErUnknownComError), code(err), "login: %v", err)
+	// A wrong password gets the same refusal: a fenced front end judges
+	// no credentials.
+	_, err = e.tryConn("root", "wrong", withTLS)
+	assert.Equal(t, uint16(mysqlerr.ErUnknownComError), code(err), "login with a wrong password: %v", err)
+
+	// A renewed lease (a deadline ahead) allows them again.
+	mgr.SetLeaseDeadline(time.Now().Add(time.Hour), mysqlerr.GrantStoreUnreachable())
+	_, err = query(s, "SELECT a FROM demo.t")
+	assert.NoError(t, err)
+	assert.NoError(t, w.initDB("demo"))
+	e.root()
+}
+
+// The fence set by the watchdog refuses COM_INIT_DB and logins too.
+func TestFenceRefusesInitDBAndLogins(t *testing.T) {
+	e := start(t, nil, "")
+	e.seed()
+	w := sha2Login(t, e, "root", rootPassword)
+	mgr := e.srv.Manager()
+	mgr.SetFence(mysqlerr.GrantStoreUnreachable())
+	assert.Equal(t, uint16(mysqlerr.ErUnknownComError), wireCode(w.initDB("demo")), "COM_INIT_DB")
+	_, err := e.tryConn("root", rootPassword, withTLS)
+	assert.Equal(t, uint16(mysqlerr.ErUnknownComError), code(err), "login: %v", err)
+	mgr.SetFence(nil)
+	assert.NoError(t, w.initDB("demo"))
+	e.root()
 }
