@@ -125,3 +125,21 @@ func TestExpiredPasswordSandbox(t *testing.T) {
 	_, err = query(e.conn("ex", "fresh"), "SELECT 1")
 	require.NoError(t, err)
 }
+
+// REVOKE PROXY is read by the parser, not a pattern: names holding FROM
+// work, the revoke ends the acting at once, and a second one is 1141.
+func TestRevokeProxyWithAwkwardNames(t *testing.T) {
+	e := start(t, nil, "")
+	root := e.root()
+	exec(t, root,
+		"CREATE USER 'a FROM b' IDENTIFIED WITH mysql_native_password BY 'pw'",
+		"CREATE USER 'c FROM d' IDENTIFIED WITH mysql_native_password BY 'pw'",
+		"GRANT PROXY ON 'a FROM b' TO 'c FROM d'")
+	proxier := e.conn("c FROM d", "pw")
+	rows, err := query(proxier, "EXECUTE AS 'a FROM b' SELECT CURRENT_USER()")
+	require.NoError(t, err)
+	require.Equal(t, [][]string{{"a FROM b@%"}}, rows)
+	exec(t, root, "REVOKE PROXY ON 'a FROM b' FROM 'c FROM d'")
+	assert.Equal(t, uint16(1227), codeOf(proxier, "EXECUTE AS 'a FROM b' SELECT 1"))
+	assert.Equal(t, uint16(1141), codeOf(root, "REVOKE PROXY ON 'a FROM b' FROM 'c FROM d'"), "revoked twice")
+}
