@@ -111,6 +111,26 @@ func (s *Snapshot) accountData(e *entry) AccountData {
 	return ad
 }
 
+// grantAll gives ad's account everything ad says it holds but its default
+// roles, which need every role granted first; it appends each error to
+// errs, so that a load reports all of them.
+func (tx *Tx) grantAll(errs []error, ad AccountData) []error {
+	a := ad.Account
+	for _, g := range ad.Grants {
+		errs = append(errs, tx.Grant(a, g.Object, g.Privs, false))
+	}
+	for _, dg := range ad.Dynamic {
+		errs = append(errs, tx.GrantDynamic(a, dg.Name, dg.WithGrant))
+	}
+	for _, r := range ad.Roles {
+		errs = append(errs, tx.GrantRole(r.Role, a, r.WithAdmin))
+	}
+	for _, p := range ad.Proxies {
+		errs = append(errs, tx.GrantProxy(p.Target, a, p.WithGrant))
+	}
+	return errs
+}
+
 // Load replaces the transaction's whole state with d: what a host does with
 // the file it saved. It checks d as it goes (levels, role loops, references
 // to accounts that are not in d) and fails rather than load part of it.
@@ -136,19 +156,7 @@ func (tx *Tx) Load(d Data) error {
 	}
 	var errs []error
 	for _, ad := range d.Accounts {
-		a := ad.Account
-		for _, g := range ad.Grants {
-			errs = append(errs, tx.Grant(a, g.Object, g.Privs, false))
-		}
-		for _, dg := range ad.Dynamic {
-			errs = append(errs, tx.GrantDynamic(a, dg.Name, dg.WithGrant))
-		}
-		for _, r := range ad.Roles {
-			errs = append(errs, tx.GrantRole(r.Role, a, r.WithAdmin))
-		}
-		for _, p := range ad.Proxies {
-			errs = append(errs, tx.GrantProxy(p.Target, a, p.WithGrant))
-		}
+		errs = tx.grantAll(errs, ad)
 	}
 	for _, ad := range d.Accounts {
 		errs = append(errs, tx.SetDefaultRoles(ad.Account, ad.DefaultRoles))

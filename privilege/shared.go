@@ -188,22 +188,8 @@ func (tx *Tx) catchUp(c Catchup) error {
 	}
 	var errs []error
 	for _, ac := range c.Accounts {
-		ad := ac.Data
-		if ad == nil {
-			continue
-		}
-		a := ad.Account
-		for _, g := range ad.Grants {
-			errs = append(errs, tx.Grant(a, g.Object, g.Privs, false))
-		}
-		for _, dg := range ad.Dynamic {
-			errs = append(errs, tx.GrantDynamic(a, dg.Name, dg.WithGrant))
-		}
-		for _, r := range ad.Roles {
-			errs = append(errs, tx.GrantRole(r.Role, a, r.WithAdmin))
-		}
-		for _, p := range ad.Proxies {
-			errs = append(errs, tx.GrantProxy(p.Target, a, p.WithGrant))
+		if ac.Data != nil {
+			errs = tx.grantAll(errs, *ac.Data)
 		}
 	}
 	for _, ac := range c.Accounts {
