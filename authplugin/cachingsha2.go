@@ -227,6 +227,16 @@ func sha2Parse(s string) (rounds int, salt, hash []byte, err error) {
 }
 
 func sha2Generate(password string) (string, bool) {
+	return cryptGenerate(password, func(salt []byte) string {
+		return fmt.Sprintf("%s%03X$%s%s", sha2Prefix, sha2DefaultRounds, salt,
+			sha256Crypt([]byte(password), salt, sha2DefaultRounds*sha2RoundsUnit))
+	})
+}
+
+// cryptGenerate is the stored string of the sha256-crypt plugins for
+// password, laid out by format from a fresh salt: empty for no password,
+// refused over MaxPasswordLen before any hashing.
+func cryptGenerate(password string, format func(salt []byte) string) (string, bool) {
 	if password == "" {
 		return "", true
 	}
@@ -237,9 +247,7 @@ func sha2Generate(password string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	rounds := sha2DefaultRounds * sha2RoundsUnit
-	return fmt.Sprintf("%s%03X$%s%s", sha2Prefix, sha2DefaultRounds, salt,
-		sha256Crypt([]byte(password), salt, rounds)), true
+	return format(salt), true
 }
 
 // cryptSalt returns n random bytes as MySQL makes its salts: 7-bit, never

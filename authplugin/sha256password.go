@@ -104,17 +104,9 @@ func sha256Check(s string) error {
 }
 
 func sha256Generate(password string) (string, bool) {
-	if password == "" {
-		return "", true
-	}
-	if len(password) > MaxPasswordLen {
-		return "", false
-	}
-	salt, err := cryptSalt(sha2SaltLen)
-	if err != nil {
-		return "", false
-	}
-	return sha256Prefix + string(salt) + "$" + sha256Crypt([]byte(password), salt, sha256Rounds), true
+	return cryptGenerate(password, func(salt []byte) string {
+		return sha256Prefix + string(salt) + "$" + sha256Crypt([]byte(password), salt, sha256Rounds)
+	})
 }
 
 func sha256Verify(stored, password string) bool {
