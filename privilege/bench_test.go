@@ -101,3 +101,45 @@ func BenchmarkConnectionVerificationNative(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkChange is one GRANT or REVOKE applied to the in-memory store
+// and published. Target: the 100 000-account time within 2x of the
+// 10-account time (a change costs what it changes).
+func BenchmarkChange(b *testing.B) {
+	for _, n := range []int{10, 100_000} {
+		m := benchManager(b, n)
+		a := priv.Account{User: "user4", Host: "%"}
+		o := privilege.Object{DB: "churn", Table: "t"}
+		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			grant := true
+			for b.Loop() {
+				err := m.Update(func(tx *privilege.Tx) error {
+					if grant {
+						return tx.Grant(a, o, priv.Select, false)
+					}
+					return tx.Revoke(a, o, priv.Select)
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				grant = !grant
+			}
+		})
+	}
+}
+
+// BenchmarkLoad is a start-up: every account loaded into an empty store.
+func BenchmarkLoad(b *testing.B) {
+	for _, n := range []int{10, 100_000} {
+		d := benchManager(b, n).Snapshot().Data()
+		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := privilege.NewMemStore().Restore(d); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -38,30 +38,17 @@ type DefinerChange struct {
 }
 
 // change computes what tx changed against its base, next being tx's
-// committed snapshot. It reads only what tx touched: the entries it copied
-// or created (tx.owned), and the base accounts under the user names it
-// marked (tx.names), which is where deleted and renamed accounts were.
+// committed snapshot. It reads only the accounts tx touched.
 func (tx *Tx) change(next *Snapshot) Change {
 	var c Change
-	seen := map[priv.Account]bool{}
-	for e := range tx.owned {
-		a := e.user.Account
-		// An entry created or copied, then dropped or renamed again, is no
-		// longer the account's.
-		if tx.users[a] != e || seen[a] {
-			continue
-		}
-		seen[a] = true
-		ad := next.accountData(e)
-		c.Accounts = append(c.Accounts, AccountChange{Account: a, Data: &ad})
-	}
-	for name := range tx.names {
-		for _, e := range tx.base.byName[name] {
-			a := e.user.Account
-			if tx.users[a] == nil && !seen[a] {
-				seen[a] = true
-				c.Accounts = append(c.Accounts, AccountChange{Account: a})
-			}
+	for a := range tx.touched {
+		old, cur := tx.base.entry(a), next.entry(a)
+		switch {
+		case cur == nil && old != nil:
+			c.Accounts = append(c.Accounts, AccountChange{Account: a})
+		case cur != nil && cur != old:
+			ad := next.accountData(cur)
+			c.Accounts = append(c.Accounts, AccountChange{Account: a, Data: &ad})
 		}
 	}
 	slices.SortFunc(c.Accounts, func(x, y AccountChange) int { return compareAccounts(x.Account, y.Account) })

@@ -161,7 +161,7 @@ func (m *Manager) logRefusal(err error) error {
 // 1235 rather than MySQL's silent acceptance: a REPLACE that checked
 // nothing would look like one that did.
 func (tx *Tx) CheckCurrentPassword(a priv.Account, current string) (err error) {
-	e := tx.users[a]
+	e := tx.get(a)
 	if e == nil {
 		return mysqlerr.CannotUser("ALTER USER", a.String())
 	}

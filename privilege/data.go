@@ -60,7 +60,7 @@ type ProxyGrant struct {
 func (s *Snapshot) Data() Data {
 	d := Data{Version: DataVersion}
 	for _, u := range s.Users() {
-		d.Accounts = append(d.Accounts, s.accountData(s.users[u.Account]))
+		d.Accounts = append(d.Accounts, s.accountData(s.entry(u.Account)))
 	}
 	if len(s.definers) > 0 {
 		d.Definers = s.definerData()
@@ -70,7 +70,7 @@ func (s *Snapshot) Data() Data {
 
 // Account returns one account's data.
 func (s *Snapshot) Account(a priv.Account) (AccountData, bool) {
-	e := s.users[a]
+	e := s.entry(a)
 	if e == nil {
 		return AccountData{}, false
 	}
@@ -138,10 +138,14 @@ func (tx *Tx) Load(d Data) error {
 	if d.Version != DataVersion {
 		return fmt.Errorf("privilege data version %d, want %d", d.Version, DataVersion)
 	}
-	for a := range tx.users {
-		delete(tx.users, a)
-		tx.names[a.User] = true
+	// Every account goes, and those of d are built in place: the base's
+	// are all touched, so that change reports those d lacks as deleted.
+	for a := range tx.users.all() {
+		tx.touched[a] = true
 	}
+	b := newPmapBuilder[priv.Account, *entry]()
+	tx.loading, tx.reset = &b, true
+	defer func() { tx.users, tx.loading = b.pmap(), nil }()
 	for _, ad := range d.Accounts {
 		if err := tx.CreateUser(ad.Account, IdentifiedAs(ad.Plugin, ad.AuthString)); err != nil {
 			return fmt.Errorf("account %s: %w", ad.Account, err)
@@ -152,7 +156,7 @@ func (tx *Tx) Load(d Data) error {
 			// now rather than expire it at once.
 			u.PasswordChanged = tx.clock()
 		}
-		tx.users[ad.Account].user = &u
+		tx.get(ad.Account).user = &u
 	}
 	var errs []error
 	for _, ad := range d.Accounts {

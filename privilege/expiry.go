@@ -107,7 +107,7 @@ func (s *Session) NeedsCurrentPassword(target priv.Account) bool {
 		return false
 	}
 	v := s.current()
-	if e := v.snap.users[target]; e == nil || !s.m.RequiresCurrentPassword(*e.user) {
+	if e := v.snap.entry(target); e == nil || !s.m.RequiresCurrentPassword(*e.user) {
 		return false
 	}
 	privileged := func(db string, p priv.Mask) bool {
@@ -125,7 +125,7 @@ func (s *Session) PasswordExpired() error {
 	if !s.sandbox.Load() {
 		return nil
 	}
-	if e := s.m.store.Snapshot().users[s.account]; e != nil && credentialChanged(s.expiredRow, e.user) {
+	if e := s.m.store.Snapshot().entry(s.account); e != nil && credentialChanged(s.expiredRow, e.user) {
 		s.sandbox.Store(false)
 		return nil
 	}

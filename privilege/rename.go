@@ -23,22 +23,19 @@ import (
 // gets a new row: counting starts afresh under the new name, as after any
 // ALTER USER, and the old row's count can reach no account again.
 func (tx *Tx) RenameUser(from, to priv.Account) error {
-	if tx.users[from] == nil || tx.users[to] != nil {
+	if tx.get(from) == nil || tx.get(to) != nil {
 		return mysqlerr.CannotUser("RENAME USER", from.String())
 	}
-	e := tx.mutable(from) // a copy owned by tx; marks from's user name
-	delete(tx.users, from)
+	e := tx.mutable(from) // a copy owned by tx
+	tx.del(from)
 	u := *e.user
 	u.Account = to
 	e.user = &u
 	e.host = compileHost(to.Host)
-	tx.users[to] = e
-	tx.names[to.User] = true
+	tx.put(to, e)
 
-	for a, o := range tx.users {
-		if refersTo(o, from) {
-			renameRefs(tx.mutable(a), from, to)
-		}
+	for _, a := range tx.holders(from) {
+		renameRefs(tx.mutable(a), from, to)
 	}
 
 	// The loop reads the map it started with; ownDefiners gives the
@@ -53,10 +50,10 @@ func (tx *Tx) RenameUser(from, to priv.Account) error {
 	return nil
 }
 
-// refersTo reports whether e holds a as a role, a default role or a proxy
-// target.
+// refersTo reports whether e (nil for no account) holds a as a role, a
+// default role or a proxy target.
 func refersTo(e *entry, a priv.Account) bool {
-	return hasKey(e.roles, a) || hasKey(e.proxies, a) || slices.Contains(e.defaultRoles, a)
+	return e != nil && (hasKey(e.roles, a) || hasKey(e.proxies, a) || slices.Contains(e.defaultRoles, a))
 }
 
 // renameRefs rewrites e's references to from as references to to, keeping

@@ -61,7 +61,7 @@ func (s *Session) MayDropAccount(a priv.Account, asRole bool) error {
 		if !asRole || s.RequestVerification("", "", "", priv.DropRole) != nil {
 			return err
 		}
-		if e := s.m.store.Snapshot().users[a]; e != nil && !e.user.Locked {
+		if e := s.m.store.Snapshot().entry(a); e != nil && !e.user.Locked {
 			return err
 		}
 	}
@@ -86,7 +86,7 @@ func (s *Session) MayCreateAccount(asRole bool) error {
 // ROLE_ADMIN alone would then reach everything SYSTEM_USER protects.
 func (s *Session) MayGrantRole(r priv.Account) error {
 	if s.RequestDynamicVerification("ROLE_ADMIN", false) != nil {
-		e := s.m.store.Snapshot().users[s.Account()]
+		e := s.m.store.Snapshot().entry(s.Account())
 		if e == nil || !e.roles[r] {
 			return mysqlerr.SpecificAccessDenied("ROLE_ADMIN")
 		}
@@ -122,7 +122,7 @@ func (s *Session) holdsProxyGrant(target priv.Account) bool {
 	if target == s.account {
 		return true
 	}
-	e := s.m.store.Snapshot().users[s.account]
+	e := s.m.store.Snapshot().entry(s.account)
 	return e != nil && e.proxies[target]
 }
 

@@ -65,7 +65,7 @@ func (s *Session) current() *view {
 	v := &view{snap: snap, ident: id}
 	if id.target != nil {
 		v.grants = snap.withDefaults(*id.target)
-		if !snap.CanProxy(s.account, *id.target) || snap.users[*id.target] == nil || snap.users[s.account] == nil {
+		if !snap.CanProxy(s.account, *id.target) || snap.entry(*id.target) == nil || snap.entry(s.account) == nil {
 			v.grants, v.proxyLost = emptyGrants, true
 		}
 	} else {
@@ -116,7 +116,7 @@ func (s *Session) ActiveRoles() []priv.Account { return slices.Clone(s.ident.Loa
 // SetActiveRoles is SET ROLE: every role must be granted to the session's
 // account (3530). Roles revoked later stop counting at once.
 func (s *Session) SetActiveRoles(roles []priv.Account) error {
-	e := s.m.store.Snapshot().users[s.account]
+	e := s.m.store.Snapshot().entry(s.account)
 	for _, r := range roles {
 		if e == nil || !hasKey(e.roles, r) {
 			return mysqlerr.RoleNotGranted(r.Backquoted(), s.account.Backquoted())
@@ -265,7 +265,7 @@ func (s *Session) RequestDynamicVerification(name string, withGrant bool) error 
 // impersonation does not chain.
 func (s *Session) CanImpersonate(target priv.Account) error {
 	snap := s.m.store.Snapshot()
-	if !snap.CanProxy(s.account, target) || snap.users[target] == nil {
+	if !snap.CanProxy(s.account, target) || snap.entry(target) == nil {
 		return mysqlerr.SpecificAccessDenied("PROXY")
 	}
 	// Acting as an account that holds SYSTEM_USER needs SYSTEM_USER of

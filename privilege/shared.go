@@ -172,9 +172,8 @@ func (tx *Tx) catchUp(c Catchup) error {
 		return tx.Load(d)
 	}
 	for _, ac := range c.Accounts {
-		if tx.users[ac.Account] != nil {
-			delete(tx.users, ac.Account)
-			tx.names[ac.Account.User] = true
+		if tx.get(ac.Account) != nil {
+			tx.del(ac.Account)
 		}
 		if ac.Data == nil {
 			continue
@@ -184,7 +183,7 @@ func (tx *Tx) catchUp(c Catchup) error {
 			return fmt.Errorf("account %s: %w", ad.Account, err)
 		}
 		u := ad.User
-		tx.users[ad.Account].user = &u
+		tx.get(ad.Account).user = &u
 	}
 	var errs []error
 	for _, ac := range c.Accounts {

@@ -54,10 +54,11 @@ type entry struct {
 // Snapshot is an immutable view of every account and grant. Checks read one
 // snapshot from start to end, so a check never sees half of a change.
 type Snapshot struct {
-	users map[priv.Account]*entry
+	users pmap[priv.Account, *entry]
 	// byName holds, for each user name, its accounts most specific host
 	// first; anonymous accounts (user '') are under "".
-	byName map[string][]*entry
+	byName pmap[string, []*entry]
+	heldBy holderIndex
 	// defaults caches the privileges of an account with its default roles,
 	// for checks on behalf of a user without a session (definers, targets).
 	defaults sync.Map // *entry -> *grantSet
@@ -66,12 +67,22 @@ type Snapshot struct {
 }
 
 func newSnapshot() *Snapshot {
-	return &Snapshot{users: map[priv.Account]*entry{}, byName: map[string][]*entry{}}
+	return &Snapshot{
+		users:  newPmap[priv.Account, *entry](),
+		byName: newPmap[string, []*entry](),
+		heldBy: newPmap[priv.Account, pmap[priv.Account, struct{}]](),
+	}
+}
+
+// entry returns a's entry, nil if a does not exist.
+func (s *Snapshot) entry(a priv.Account) *entry {
+	e, _ := s.users.get(a)
+	return e
 }
 
 // User returns the account's row.
 func (s *Snapshot) User(a priv.Account) (User, bool) {
-	e := s.users[a]
+	e := s.entry(a)
 	if e == nil {
 		return User{}, false
 	}
@@ -80,8 +91,8 @@ func (s *Snapshot) User(a priv.Account) (User, bool) {
 
 // Users lists every account, sorted by user then host.
 func (s *Snapshot) Users() []User {
-	out := make([]User, 0, len(s.users))
-	for _, e := range s.users {
+	out := make([]User, 0, s.users.len())
+	for _, e := range s.users.all() {
 		out = append(out, *e.user)
 	}
 	slices.SortFunc(out, func(a, b User) int { return compareAccounts(a.Account, b.Account) })
@@ -89,11 +100,11 @@ func (s *Snapshot) Users() []User {
 }
 
 // Len is the number of accounts, roles included.
-func (s *Snapshot) Len() int { return len(s.users) }
+func (s *Snapshot) Len() int { return s.users.len() }
 
 // GrantedRoles lists the roles granted to a, sorted.
 func (s *Snapshot) GrantedRoles(a priv.Account) []priv.Account {
-	e := s.users[a]
+	e := s.entry(a)
 	if e == nil {
 		return nil
 	}
@@ -102,7 +113,7 @@ func (s *Snapshot) GrantedRoles(a priv.Account) []priv.Account {
 
 // DefaultRoles lists a's default roles.
 func (s *Snapshot) DefaultRoles(a priv.Account) []priv.Account {
-	if e := s.users[a]; e != nil {
+	if e := s.entry(a); e != nil {
 		return slices.Clone(e.defaultRoles)
 	}
 	return nil
@@ -110,7 +121,7 @@ func (s *Snapshot) DefaultRoles(a priv.Account) []priv.Account {
 
 // CanProxy reports whether proxy was granted PROXY ON target.
 func (s *Snapshot) CanProxy(proxy, target priv.Account) bool {
-	e := s.users[proxy]
+	e := s.entry(proxy)
 	if e == nil {
 		return false
 	}
@@ -135,11 +146,13 @@ func sortedKeys(m map[priv.Account]bool) []priv.Account {
 // first match in the table sorted by host specificity, and for equal hosts a
 // named user before the anonymous one.
 func (s *Snapshot) match(user string, c client) *entry {
-	named := firstMatch(s.byName[user], c)
+	es, _ := s.byName.get(user)
+	named := firstMatch(es, c)
 	if user == "" {
 		return named
 	}
-	anon := firstMatch(s.byName[""], c)
+	anons, _ := s.byName.get("")
+	anon := firstMatch(anons, c)
 	switch {
 	case named == nil:
 		return anon
@@ -164,7 +177,7 @@ func firstMatch(es []*entry, c client) *entry {
 // its own grants and those of each active role still granted to it, and of
 // the roles granted to those roles.
 func (s *Snapshot) effective(a priv.Account, roles []priv.Account) *grantSet {
-	e := s.users[a]
+	e := s.entry(a)
 	if e == nil {
 		return emptyGrants
 	}
@@ -181,7 +194,7 @@ func (s *Snapshot) effective(a priv.Account, roles []priv.Account) *grantSet {
 			return
 		}
 		seen[r] = true
-		re := s.users[r]
+		re := s.entry(r)
 		if re == nil {
 			return
 		}
@@ -207,7 +220,7 @@ func (s *Snapshot) effective(a priv.Account, roles []priv.Account) *grantSet {
 
 // withDefaults is effective(a, a's default roles), cached per snapshot.
 func (s *Snapshot) withDefaults(a priv.Account) *grantSet {
-	e := s.users[a]
+	e := s.entry(a)
 	if e == nil {
 		return emptyGrants
 	}

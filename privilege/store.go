@@ -126,9 +126,17 @@ func (s *MemStore) Restore(d Data) error {
 // Tx is a change being built. It is not safe for concurrent use.
 type Tx struct {
 	base  *Snapshot
-	users map[priv.Account]*entry
-	owned map[*entry]bool // entries copied in this transaction
-	names map[string]bool // user names whose login order must be rebuilt
+	users pmap[priv.Account, *entry]
+	// loading builds users in place while Load runs (nil otherwise);
+	// reset says Load replaced every account, so that the base's indexes
+	// no longer describe users.
+	loading *pmapBuilder[priv.Account, *entry]
+	reset   bool
+	// touched holds every account created, copied or deleted here: what
+	// commit re-indexes and change reports, so that both cost the
+	// accounts changed rather than all of them.
+	touched map[priv.Account]bool
+	owned   map[*entry]bool // entries copied or created in this transaction
 
 	// set by Manager.Update; nil in a raw MemStore.Update
 	plugin    func(name string) *authplugin.AuthPlugin
@@ -140,7 +148,32 @@ type Tx struct {
 }
 
 func newTx(base *Snapshot) *Tx {
-	return &Tx{base: base, users: maps.Clone(base.users), owned: map[*entry]bool{}, names: map[string]bool{}, definers: base.definers}
+	return &Tx{base: base, users: base.users, touched: map[priv.Account]bool{}, owned: map[*entry]bool{}, definers: base.definers}
+}
+
+// get returns a's entry as the transaction has it, nil if a does not exist.
+func (tx *Tx) get(a priv.Account) *entry {
+	var e *entry
+	if tx.loading != nil {
+		e, _ = tx.loading.get(a)
+	} else {
+		e, _ = tx.users.get(a)
+	}
+	return e
+}
+
+func (tx *Tx) put(a priv.Account, e *entry) {
+	tx.touched[a] = true
+	if tx.loading != nil {
+		tx.loading.set(a, e)
+		return
+	}
+	tx.users = tx.users.set(a, e)
+}
+
+func (tx *Tx) del(a priv.Account) {
+	tx.touched[a] = true
+	tx.users = tx.users.del(a)
 }
 
 // clock is the time a change happens at: the manager's clock, or the
@@ -155,21 +188,44 @@ func (tx *Tx) clock() time.Time {
 	return now().UTC().Round(0)
 }
 
+// commit publishes the transaction as a snapshot. Its indexes (accounts by
+// user name, holders of each role and proxy target) are those of the base
+// with the touched accounts redone, unless Load replaced everything.
 func (tx *Tx) commit() *Snapshot {
-	s := &Snapshot{users: tx.users, byName: maps.Clone(tx.base.byName), definers: tx.definers}
-	if s.byName == nil {
-		s.byName = map[string][]*entry{}
+	s := &Snapshot{users: tx.users, definers: tx.definers}
+	if tx.reset {
+		s.byName, s.heldBy = indexAll(tx.users)
+		return s
 	}
-	for name := range tx.names {
-		delete(s.byName, name)
-	}
-	for _, e := range tx.users {
-		if tx.names[e.user.Account.User] {
-			s.byName[e.user.Account.User] = append(s.byName[e.user.Account.User], e)
+	s.byName, s.heldBy = tx.base.byName, tx.base.heldBy
+	changed := map[string][]priv.Account{}
+	for a := range tx.touched {
+		old, cur := tx.base.entry(a), tx.get(a)
+		if old == cur {
+			continue
 		}
+		changed[a.User] = append(changed[a.User], a)
+		s.heldBy = reindexHolder(s.heldBy, a, old, cur)
 	}
-	for name := range tx.names {
-		sortByHost(s.byName[name])
+	for name, accounts := range changed {
+		prev, _ := s.byName.get(name)
+		es := make([]*entry, 0, len(prev)+len(accounts))
+		for _, e := range prev {
+			if !slices.Contains(accounts, e.user.Account) {
+				es = append(es, e)
+			}
+		}
+		for _, a := range accounts {
+			if e := tx.get(a); e != nil {
+				es = append(es, e)
+			}
+		}
+		if len(es) == 0 {
+			s.byName = s.byName.del(name)
+			continue
+		}
+		sortByHost(es)
+		s.byName = s.byName.set(name, es)
 	}
 	return s
 }
@@ -177,7 +233,7 @@ func (tx *Tx) commit() *Snapshot {
 // mutable returns a's entry, copied once per transaction; nil if a does not
 // exist.
 func (tx *Tx) mutable(a priv.Account) *entry {
-	e := tx.users[a]
+	e := tx.get(a)
 	if e == nil || tx.owned[e] {
 		return e
 	}
@@ -186,9 +242,8 @@ func (tx *Tx) mutable(a priv.Account) *entry {
 	c.roles = maps.Clone(e.roles)
 	c.defaultRoles = slices.Clone(e.defaultRoles)
 	c.proxies = maps.Clone(e.proxies)
-	tx.users[a] = &c
+	tx.put(a, &c)
 	tx.owned[&c] = true
-	tx.names[a.User] = true
 	return &c
 }
 
@@ -217,7 +272,7 @@ func FailedLoginLock(attempts, days int) UserOption {
 
 // CreateUser is CREATE USER. It fails with 1396 if the account exists.
 func (tx *Tx) CreateUser(a priv.Account, cred Credential, opts ...UserOption) error {
-	if tx.users[a] != nil {
+	if tx.get(a) != nil {
 		return mysqlerr.CannotUser("CREATE USER", a.String())
 	}
 	s, err := tx.authString(cred)
@@ -229,15 +284,14 @@ func (tx *Tx) CreateUser(a priv.Account, cred Credential, opts ...UserOption) er
 		o(u)
 	}
 	e := &entry{user: u, host: compileHost(a.Host), grants: &grantSet{}}
-	tx.users[a] = e
+	tx.put(a, e)
 	tx.owned[e] = true
-	tx.names[a.User] = true
 	return nil
 }
 
 // CreateRole is CREATE ROLE: a locked account without a password.
 func (tx *Tx) CreateRole(a priv.Account) error {
-	if tx.users[a] != nil {
+	if tx.get(a) != nil {
 		return mysqlerr.CannotUser("CREATE ROLE", a.String())
 	}
 	return tx.CreateUser(a, IdentifiedAs(authplugin.CachingSHA2PasswordName, ""), AccountLock(true))
@@ -267,7 +321,7 @@ func alteredUser(u *User, opts ...UserOption) *User {
 // credential is a changed password: it is no longer expired, and its
 // lifetime starts again.
 func (tx *Tx) SetCredential(a priv.Account, cred Credential) error {
-	if tx.users[a] == nil {
+	if tx.get(a) == nil {
 		return mysqlerr.CannotUser("ALTER USER", a.String())
 	}
 	s, err := tx.authString(cred)
@@ -287,20 +341,15 @@ func (tx *Tx) SetCredential(a priv.Account, cred Credential) error {
 // grant of it as a role, as a default role and as a proxy target, so that an
 // account created later under the same name inherits nothing.
 func (tx *Tx) DropUser(a priv.Account) error {
-	if tx.users[a] == nil {
+	if tx.get(a) == nil {
 		return mysqlerr.CannotUser("DROP USER", a.String())
 	}
-	delete(tx.users, a)
-	tx.names[a.User] = true
-	for other, e := range tx.users {
-		_, isRole := e.roles[a]
-		_, isProxy := e.proxies[a]
-		if isRole || isProxy || slices.Contains(e.defaultRoles, a) {
-			m := tx.mutable(other)
-			delete(m.roles, a)
-			delete(m.proxies, a)
-			m.defaultRoles = slices.DeleteFunc(m.defaultRoles, func(r priv.Account) bool { return r == a })
-		}
+	tx.del(a)
+	for _, other := range tx.holders(a) {
+		m := tx.mutable(other)
+		delete(m.roles, a)
+		delete(m.proxies, a)
+		m.defaultRoles = slices.DeleteFunc(m.defaultRoles, func(r priv.Account) bool { return r == a })
 	}
 	return nil
 }
@@ -403,7 +452,7 @@ func (tx *Tx) RevokeDynamic(a priv.Account, name string) error {
 // close a loop of roles (3573).
 func (tx *Tx) GrantRole(role, a priv.Account, withAdmin bool) error {
 	for _, x := range []priv.Account{role, a} {
-		if tx.users[x] == nil {
+		if tx.get(x) == nil {
 			return mysqlerr.UnknownAuthID(x.Backquoted())
 		}
 	}
@@ -430,7 +479,7 @@ func (tx *Tx) reaches(from, to priv.Account) bool {
 			return false
 		}
 		seen[x] = true
-		if e := tx.users[x]; e != nil {
+		if e := tx.get(x); e != nil {
 			for r := range e.roles {
 				if walk(r) {
 					return true
@@ -445,10 +494,10 @@ func (tx *Tx) reaches(from, to priv.Account) bool {
 // RevokeRole revokes role from a (3530 if it was not granted). A default
 // role that is revoked stops being a default.
 func (tx *Tx) RevokeRole(role, a priv.Account) error {
-	if tx.users[a] == nil {
+	if tx.get(a) == nil {
 		return mysqlerr.UnknownAuthID(a.Backquoted())
 	}
-	if _, ok := tx.users[a].roles[role]; !ok {
+	if _, ok := tx.get(a).roles[role]; !ok {
 		return mysqlerr.RoleNotGranted(role.Backquoted(), a.Backquoted())
 	}
 	e := tx.mutable(a)
@@ -460,15 +509,16 @@ func (tx *Tx) RevokeRole(role, a priv.Account) error {
 // SetDefaultRoles is SET DEFAULT ROLE ... TO a; each role must be granted to
 // a (3530). An empty list is SET DEFAULT ROLE NONE.
 func (tx *Tx) SetDefaultRoles(a priv.Account, roles []priv.Account) error {
-	if tx.users[a] == nil {
+	e := tx.get(a)
+	if e == nil {
 		return mysqlerr.UnknownAuthID(a.Backquoted())
 	}
 	for _, r := range roles {
-		if _, ok := tx.users[a].roles[r]; !ok {
+		if _, ok := e.roles[r]; !ok {
 			return mysqlerr.RoleNotGranted(r.Backquoted(), a.Backquoted())
 		}
 	}
-	e := tx.mutable(a)
+	e = tx.mutable(a)
 	e.defaultRoles = slices.Clone(roles)
 	return nil
 }
@@ -488,7 +538,7 @@ func (tx *Tx) GrantProxy(target, proxy priv.Account, withGrant bool) error {
 
 // RevokeProxy is REVOKE PROXY ON target FROM proxy (1141 if never granted).
 func (tx *Tx) RevokeProxy(target, proxy priv.Account) error {
-	if e := tx.users[proxy]; e == nil || !hasKey(e.proxies, target) {
+	if e := tx.get(proxy); e == nil || !hasKey(e.proxies, target) {
 		return mysqlerr.NonexistingGrant(proxy.User, proxy.Host)
 	}
 	delete(tx.mutable(proxy).proxies, target)

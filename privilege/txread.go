@@ -12,7 +12,7 @@ import (
 
 // User returns account a's row as the transaction has it.
 func (tx *Tx) User(a priv.Account) (User, bool) {
-	e := tx.users[a]
+	e := tx.get(a)
 	if e == nil {
 		return User{}, false
 	}
@@ -21,7 +21,7 @@ func (tx *Tx) User(a priv.Account) (User, bool) {
 
 // GrantedRoles lists the roles granted to a, sorted.
 func (tx *Tx) GrantedRoles(a priv.Account) []priv.Account {
-	if e := tx.users[a]; e != nil {
+	if e := tx.get(a); e != nil {
 		return sortedKeys(e.roles)
 	}
 	return nil
@@ -29,7 +29,7 @@ func (tx *Tx) GrantedRoles(a priv.Account) []priv.Account {
 
 // DefaultRoles lists a's default roles.
 func (tx *Tx) DefaultRoles(a priv.Account) []priv.Account {
-	if e := tx.users[a]; e != nil {
+	if e := tx.get(a); e != nil {
 		return slices.Clone(e.defaultRoles)
 	}
 	return nil

@@ -38,7 +38,7 @@ func NewUserConnections(global int) *UserConnections {
 func (u *UserConnections) Open(sess *Session) (release func(), err error) {
 	a := sess.AuthenticatedAccount()
 	limit, own := u.global, false
-	if e := sess.m.Snapshot().users[a]; e != nil && e.user.MaxUserConnections > 0 {
+	if e := sess.m.Snapshot().entry(a); e != nil && e.user.MaxUserConnections > 0 {
 		limit, own = e.user.MaxUserConnections, true
 	}
 	u.mu.Lock()
