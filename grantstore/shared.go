@@ -212,6 +212,43 @@ func (sh *Shared) renew(ctx context.Context, applied int64) (lapsed bool, err er
 	return sh.renewed(start, time.Now(), applied, false), nil
 }
 
+// sweep removes the rows of front ends whose lease ended a lease ago or
+// more: front ends that died without leaving (a crash, SIGKILL), which
+// nobody waits for any more, and whose rows would otherwise stay forever.
+// Each row is deleted by its key, and only if still expired, so a front
+// end renewing meanwhile keeps its row and the others' rows are not
+// locked. One removed while alive after all (paused past its lease)
+// registers again at its next renewal, fenced until it has caught up.
+func (sh *Shared) sweep(ctx context.Context) error {
+	expired := "lease_until < " + sh.s.dialect.nowMicros + " - ?"
+	rows, err := sh.s.db.QueryContext(ctx, "SELECT id FROM frontends WHERE id <> ? AND "+expired, sh.id, sh.lease.Microseconds())
+	if err != nil {
+		return err
+	}
+	var dead []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		dead = append(dead, id)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return err
+	}
+	for _, id := range dead {
+		res, err := sh.s.db.ExecContext(ctx, "DELETE FROM frontends WHERE id = ? AND "+expired, id, sh.lease.Microseconds())
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err == nil && n > 0 {
+			sh.log.Info("removed a dead front end from the grant store", "frontend", sh.id, "dead", id)
+		}
+	}
+	return nil
+}
+
 // Fence is what Follow fences: privilege.Manager.
 type Fence interface {
 	// SetFence refuses every statement with err, or lifts that with nil.
@@ -321,6 +358,26 @@ func (sh *Shared) Follow(ctx context.Context, store *privilege.MemStore, f Fence
 		}
 	})
 
+	// Dead front ends' rows are removed apart from the renewal too, which
+	// must not wait for it.
+	wg.Go(func() {
+		tick := time.NewTicker(sh.lease)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			step, cancel := context.WithTimeout(ctx, sh.lease/2)
+			err := sh.sweep(step)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				sh.log.Debug("grant store: removing dead front ends", "frontend", sh.id, "err", err)
+			}
+		}
+	})
+
 	// The row is written when there is news for the waiting front ends,
 	// when fenced, and a few times a lease otherwise.
 	tick := time.NewTicker(sh.poll)
@@ -362,21 +419,105 @@ func (sh *Shared) Follow(ctx context.Context, store *privilege.MemStore, f Fence
 }
 
 // Begin implements privilege.SharedBackend: a transaction holding the
-// store's one lock row, and what was committed after applied.
+// store's one lock row, and what was committed after applied. The first
+// change after Initialize found the store new runs in the transaction that
+// has held the lock since.
 func (sh *Shared) Begin(ctx context.Context, applied int64) (privilege.SharedTx, privilege.Catchup, error) {
-	tx, err := sh.s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sh.s.dialect.writeIsolation})
-	if err != nil {
-		return nil, privilege.Catchup{}, err
-	}
-	var one int
-	if err := tx.QueryRowContext(ctx, "SELECT id FROM store_lock WHERE id = 1"+sh.s.dialect.forUpdate).Scan(&one); err != nil {
-		return nil, privilege.Catchup{}, errors.Join(fmt.Errorf("locking the grant store: %w", err), tx.Rollback())
+	tx := sh.s.takeFirst()
+	if tx == nil {
+		var err error
+		if tx, err = sh.s.lock(ctx, ctx); err != nil {
+			return nil, privilege.Catchup{}, err
+		}
 	}
 	c, err := since(ctx, tx, applied)
 	if err != nil {
 		return nil, privilege.Catchup{}, errors.Join(err, tx.Rollback())
 	}
 	return &sharedTx{sh: sh, tx: tx}, c, nil
+}
+
+// lock begins a change's transaction, on txCtx, and takes the store's lock
+// in it.
+func (s *Store) lock(txCtx, ctx context.Context) (*sql.Tx, error) {
+	tx, err := s.db.BeginTx(txCtx, &sql.TxOptions{Isolation: s.dialect.writeIsolation})
+	if err != nil {
+		return nil, err
+	}
+	var one int
+	if err := tx.QueryRowContext(ctx, "SELECT id FROM store_lock WHERE id = 1"+s.dialect.forUpdate).Scan(&one); err != nil {
+		return nil, errors.Join(fmt.Errorf("locking the grant store: %w", err), tx.Rollback())
+	}
+	return tx, nil
+}
+
+// Initialize reports whether the store is new (no change was ever
+// applied), deciding it for one front end only when several start at once
+// on a new store: the one that finds it new keeps the store's lock until
+// its first change, which makes the first accounts, ends (Begin); the
+// others wait for the lock here and then find the store initialized. A
+// front end that dies before its first change drops the lock with its
+// connection, and the next one finds the store new. The lock is held on a
+// connection of its own, so the database must allow more than one
+// (OpenMySQL's does; OpenSQLite's, one, does not).
+func (sh *Shared) Initialize(ctx context.Context) (isNew bool, err error) {
+	if sh.s.holdsFirst() {
+		// Called again: the lock it holds would be waited for.
+		return true, nil
+	}
+	// An initialized store, the usual case, is told without the lock, so
+	// a start does not queue behind changes.
+	if done, err := sh.s.Initialized(ctx); err != nil || done {
+		return false, err
+	}
+	for attempt := 0; ; attempt++ {
+		isNew, err = sh.s.lockIfNew(ctx)
+		// A front end that holds the lock long (a slow first start)
+		// makes the wait time out: it is simply waited for again.
+		if err == nil || attempt == 4 || sh.s.dialect.isRetryable == nil || !sh.s.dialect.isRetryable(err) || ctx.Err() != nil {
+			break
+		}
+	}
+	if err != nil {
+		return false, fmt.Errorf("initializing the grant store: %w", err)
+	}
+	return isNew, nil
+}
+
+// lockIfNew takes the store's lock and, if the store is new, keeps it
+// until the first change (Begin) or Close.
+func (s *Store) lockIfNew(ctx context.Context) (bool, error) {
+	// The transaction outlives ctx: it ends with the first change.
+	tx, err := s.lock(context.WithoutCancel(ctx), ctx)
+	if err != nil {
+		return false, err
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM change_log").Scan(&n); err != nil {
+		return false, errors.Join(fmt.Errorf("reading the change log: %w", err), tx.Rollback())
+	}
+	if n > 0 {
+		return false, tx.Rollback()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.first = tx
+	return true, nil
+}
+
+func (s *Store) holdsFirst() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.first != nil
+}
+
+// takeFirst hands over the transaction Initialize kept, nil if none.
+func (s *Store) takeFirst() *sql.Tx {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx := s.first
+	s.first = nil
+	return tx
 }
 
 // Since implements privilege.SharedBackend.

@@ -14,6 +14,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/authplug/authplug/priv"
@@ -26,6 +27,11 @@ type Store struct {
 	dialect Dialect
 	owned   bool // Close closes db
 	now     func() time.Time
+
+	mu sync.Mutex
+	// first holds the store's lock from Shared.Initialize finding the
+	// store new until the first change commits in it, or Close.
+	first *sql.Tx
 }
 
 // Option configures a Store.
@@ -48,25 +54,38 @@ func Open(ctx context.Context, db *sql.DB, dialect Dialect, opts ...Option) (*St
 	return s, nil
 }
 
-// Close closes the database if the store opened it.
+// Close closes the database if the store opened it. A store found new by
+// Shared.Initialize whose first change never came is given up, so that
+// another front end initializes it.
 func (s *Store) Close() error {
-	if s.owned {
-		return s.db.Close()
+	var err error
+	if tx := s.takeFirst(); tx != nil {
+		if rerr := tx.Rollback(); !errors.Is(rerr, sql.ErrTxDone) {
+			err = rerr
+		}
 	}
-	return nil
+	if s.owned {
+		err = errors.Join(err, s.db.Close())
+	}
+	return err
 }
 
 // ErrNewerSchema is the error of opening a store a later release wrote.
 var ErrNewerSchema = errors.New("grant store schema is newer than this authplug")
 
 func (s *Store) migrate(ctx context.Context) error {
-	err := s.migrateOnce(ctx)
-	if err != nil && s.dialect.isDuplicate(err) {
-		// Another front end created the store at the same moment: what
-		// it made is read again.
-		err = s.migrateOnce(ctx)
+	// Other front ends creating the store at the same moment make rows
+	// this one then fails to insert: what they made is read again. In
+	// MySQL the DDL commits the transaction, so each statement after it
+	// commits alone, and another front end may be a statement ahead on
+	// each try; each duplicate is someone's progress, so a few tries end
+	// it.
+	for attempt := 1; ; attempt++ {
+		err := s.migrateOnce(ctx)
+		if err == nil || attempt == 5 || !s.dialect.isDuplicate(err) {
+			return err
+		}
 	}
-	return err
 }
 
 func (s *Store) migrateOnce(ctx context.Context) error {

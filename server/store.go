@@ -199,8 +199,9 @@ func renameDurably(from, to string) error {
 // in the MySQL-protocol database dsn names, into a new MemStore that
 // makes every change under the store's lock on a caught-up snapshot
 // (privilege.WithShared), and registers this process as one of its front
-// ends. found is false when the store is new. The caller closes the
-// grantstore.Store and runs Follow.
+// ends. found is false when the store is new: the store's lock is then
+// held until the MemStore's first change, which must make root. The caller
+// closes the grantstore.Store and runs Follow.
 func openSharedGrants(ctx context.Context, dsn string, lease time.Duration, log *slog.Logger) (store *privilege.MemStore, _ *grantstore.Store, _ *grantstore.Shared, found bool, err error) {
 	gs, err := grantstore.OpenMySQL(ctx, dsn)
 	if err != nil {
@@ -216,9 +217,16 @@ func openSharedGrants(ctx context.Context, dsn string, lease time.Duration, log 
 		opts = append(opts, grantstore.WithLease(lease))
 	}
 	sh := grantstore.NewShared(gs, opts...)
-	if found, err = gs.Initialized(ctx); err != nil {
+	// Of front ends starting at once on a new store, one finds it new and
+	// makes root (New's first change, which ends the lock Initialize
+	// keeps); the others wait and find root made, so only one root
+	// password is generated and shown. gs.Close gives the lock up if New
+	// fails before.
+	isNew, err := sh.Initialize(ctx)
+	if err != nil {
 		return nil, nil, nil, false, fmt.Errorf("shared grants store: %w; refusing to start without accounts", err)
 	}
+	found = !isNew
 	d, upto, err := gs.LoadAt(ctx)
 	if err != nil {
 		return nil, nil, nil, false, fmt.Errorf("shared grants store: %w; refusing to start without accounts", err)

@@ -81,6 +81,33 @@ func TestSharedStore(t *testing.T) {
 		}
 	})
 
+	// ACCOUNT LOCK and REVOKE PROXY bind the other front ends when they
+	// return: the next login there is refused, and an open gateway
+	// session there can no longer act as the account.
+	t.Run("LockAndRevokeProxyBindOtherFrontEnds", func(t *testing.T) {
+		dsn, _ := store(t)
+		a, b := frontEnd(t, dsn), frontEnd(t, dsn)
+		b.seed()
+		root := a.root()
+		exec(t, root,
+			"CREATE USER l IDENTIFIED BY 'pw'",
+			"CREATE USER target IDENTIFIED BY 'tpw' ACCOUNT LOCK", "GRANT SELECT ON demo.t TO target",
+			"CREATE USER gw IDENTIFIED BY 'gpw'")
+		gw := b.conn("gw", "gpw")
+		for round := range 20 {
+			exec(t, root, "ALTER USER l ACCOUNT UNLOCK", "GRANT PROXY ON target TO gw")
+			b.conn("l", "pw")
+			_, err := query(gw, "EXECUTE AS 'target' SELECT a FROM demo.t")
+			require.NoError(t, err, "round %d: front end B does not see the GRANT PROXY that returned", round)
+
+			exec(t, root, "ALTER USER l ACCOUNT LOCK", "REVOKE PROXY ON target FROM gw")
+			_, err = b.tryConn("l", "pw")
+			require.Error(t, err, "round %d: front end B let a locked account in", round)
+			assert.Equal(t, uint16(mysqlerr.ErSpecificAccess), codeOf(gw, "EXECUTE AS 'target' SELECT a FROM demo.t"),
+				"round %d: front end B let the gateway act as an account after REVOKE PROXY returned", round)
+		}
+	})
+
 	// MariaDB's _bin collations ignore trailing spaces: the store's name
 	// columns must not, or 'adm ' is adm (CREATE USER 'adm ' once replaced
 	// adm's rows).

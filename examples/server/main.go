@@ -73,7 +73,8 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	failThreshold := fs.Int("login-failure-threshold", privilege.DefaultLoginFailureThreshold, "consecutive failed logins for one user name from one client address (ten times as many over all names) before further attempts are delayed; 0 turns the throttle off")
 	delayMin := fs.Duration("login-delay-min", privilege.DefaultLoginDelayMin, "the first delay of a throttled address, added again for each further failure")
 	delayMax := fs.Duration("login-delay-max", privilege.DefaultLoginDelayMax, "the longest delay of a throttled address")
-	grantsDSN := fs.String("grants-dsn", "", "MySQL/MariaDB/TiDB database holding the accounts and grants shared by several front ends (user:pw@tcp(host:port)/dbname); default: grants.db in --data-dir")
+	grantsDSN := fs.String("grants-dsn", "", "MySQL/MariaDB/TiDB database holding the accounts and grants shared by several front ends (user:pw@tcp(host:port)/dbname); default: grants.db in --data-dir. Its password shows in ps: prefer --grants-dsn-file or "+grantsDSNEnv)
+	grantsDSNFile := fs.String("grants-dsn-file", "", "file holding --grants-dsn's DSN, keeping its password off the command line; must not be accessible by group or others (chmod 600)")
 	grantsLease := fs.Duration("grants-lease", grantstore.DefaultLease, "with --grants-dsn: how long this front end keeps allowing statements without reaching the store, and at most how long a dead front end holds the others' account statements")
 	secureFiles := fs.String("secure-file-priv", "", "the only directory LOAD_FILE, INTO OUTFILE and LOAD DATA may use; default: secure-files in --data-dir; NULL disables file I/O")
 	if err := fs.Parse(args); err != nil {
@@ -84,6 +85,10 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	}
 	if *grantsLease <= 0 {
 		return errors.New("--grants-lease must be positive")
+	}
+	dsn, err := grantsDSNFrom(*grantsDSN, *grantsDSNFile, os.Getenv(grantsDSNEnv))
+	if err != nil {
+		return err
 	}
 	if *failThreshold == 0 {
 		*failThreshold = -1 // server.Config's "off"
@@ -130,7 +135,7 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 		LoginDelayMin:         *delayMin,
 		LoginDelayMax:         *delayMax,
 
-		GrantsDSN:   *grantsDSN,
+		GrantsDSN:   dsn,
 		GrantsLease: *grantsLease,
 	})
 	if err != nil {
@@ -144,7 +149,7 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 		log.Warn("generated a password for root@localhost; shown at each start until root logs in", "password", pw, "file", s.RootPasswordFile())
 	}
 	log.Info("authplug server listening", "addr", s.Addr().String(), "data_dir", *dataDir)
-	if *grantsDSN != "" {
+	if dsn != "" {
 		log.Info("table data lives in memory and is lost on exit; accounts and grants are shared through --grants-dsn")
 	} else {
 		log.Info("table data lives in memory and is lost on exit; accounts and grants are saved in the data directory")
@@ -164,6 +169,36 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// grantsDSNEnv is the environment variable that may hold --grants-dsn's
+// DSN: unlike a flag, it is not shown by ps to other users.
+const grantsDSNEnv = "AUTHPLUG_GRANTS_DSN"
+
+// grantsDSNFrom is the shared store's DSN from the one place it was given:
+// the flag, the file, or the environment (env); "" for none. Two are
+// refused rather than one preferred: which one wins would be a guess.
+func grantsDSNFrom(flagDSN, file, env string) (string, error) {
+	var given []string
+	if flagDSN != "" {
+		given = append(given, "--grants-dsn")
+	}
+	if file != "" {
+		given = append(given, "--grants-dsn-file")
+	}
+	if env != "" {
+		given = append(given, grantsDSNEnv)
+	}
+	if len(given) > 1 {
+		return "", fmt.Errorf("the grants DSN is given by %s: give it one way only", strings.Join(given, " and "))
+	}
+	switch {
+	case file != "":
+		return grantstore.ReadDSNFile(file)
+	case env != "":
+		return env, nil
+	}
+	return flagDSN, nil
 }
 
 // seedDemo gives a newcomer something to query at once.

@@ -36,7 +36,8 @@ type Config struct {
 	// Sessions is how many sessions are open at once.
 	Sessions int
 	// Duration is how long the sessions run statements while the grants
-	// churn.
+	// churn: longer, within churnGrace, until they have read the churned
+	// table both granted and revoked.
 	Duration time.Duration
 	// Progress, when set, receives a line per phase.
 	Progress io.Writer
@@ -257,12 +258,15 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		defer close(churnDone)
 		churn(ctx, root, stop, rec)
 	}()
+	// On a loaded machine the churn's first GRANT may land after the
+	// duration: the sessions go on, bounded, until they have seen it.
 	deadline := time.Now().Add(cfg.Duration)
+	limit := deadline.Add(churnGrace)
 	for _, s := range sessions {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.work(ctx, deadline, rec)
+			s.work(ctx, deadline, limit, rec)
 		}()
 	}
 	wg.Wait()
@@ -417,9 +421,18 @@ func (s *session) close() {
 	s.conn.Close()
 }
 
-// work runs the statement mix until deadline, checking every answer.
-func (s *session) work(ctx context.Context, deadline time.Time, rec *recorder) {
-	for n := 0; time.Now().Before(deadline); n++ {
+// churnGrace bounds how long past its duration a run waits for its
+// sessions to see the churned grant both allowed and refused.
+const churnGrace = time.Minute
+
+// work runs the statement mix until deadline, and past it until the
+// churned grant has been seen both allowed and refused or limit passes,
+// checking every answer.
+func (s *session) work(ctx context.Context, deadline, limit time.Time, rec *recorder) {
+	for n := 0; ; n++ {
+		if now := time.Now(); !now.Before(limit) || !now.Before(deadline) && rec.churnSeen() {
+			return
+		}
 		k := (s.id + n) % kvRows
 		want := "v" + strconv.Itoa(k)
 		var err error
@@ -502,13 +515,19 @@ func code(err error) uint16 {
 // recorder counts outcomes across the sessions.
 type recorder struct {
 	statements, inserts        atomic.Int64
-	churnAllowed, churnRefused atomic.Int64
+	churnAllowed, churnRefused atomic.Int64 // see churnSeen
 	churns, errors             atomic.Int64
 	mu                         sync.Mutex
 	first                      []string
 }
 
 const keptErrors = 10
+
+// churnSeen reports whether the sessions have read the churned table
+// both while granted and while revoked.
+func (r *recorder) churnSeen() bool {
+	return r.churnAllowed.Load() > 0 && r.churnRefused.Load() > 0
+}
 
 func (r *recorder) fail(err error) {
 	r.errors.Add(1)
