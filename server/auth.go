@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -97,8 +98,8 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 	}
 	// The handshake's own deadline, from accept: the plugin's work stops
 	// with it, as does any throttle delay.
-	ctx, cancel := context.WithDeadline(context.Background(), m.s.handshakeDeadline(c.Conn))
-	defer cancel()
+	ctx := &loginContext{deadline: m.s.handshakeDeadline(c.Conn)}
+	defer ctx.cancel()
 	// A fenced front end judges no credentials: its grants may be stale
 	// (a dropped account, a changed password), and a login judged on them
 	// would tell the client more than the 1047 that a fenced statement
@@ -163,6 +164,74 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 	cn.release = release
 	m.s.sessions.Store(c.ConnectionID, cn)
 	return sql.MysqlConnectionUser{User: user, Host: sess.Host()}, nil
+}
+
+// loginContext is the context of a login's work, which ends at the
+// handshake's deadline: context.WithDeadline's, without arming a timer for
+// every login. The password plugins only poll Err, and the throttle and
+// the wire read the deadline itself; the timer is armed the first time
+// someone asks for Done (a plugin waiting on I/O, a derived context).
+type loginContext struct {
+	deadline time.Time
+	mu       sync.Mutex
+	done     chan struct{} // made by Done
+	timer    *time.Timer   // closes done at the deadline
+	err      error
+}
+
+func (c *loginContext) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c *loginContext) Value(any) any               { return nil }
+
+func (c *loginContext) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		switch {
+		case c.err != nil:
+			close(c.done)
+		case c.expiredLocked() == nil:
+			c.timer = time.AfterFunc(time.Until(c.deadline), func() { c.end(context.DeadlineExceeded) })
+		}
+	}
+	return c.done
+}
+
+func (c *loginContext) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.expiredLocked()
+}
+
+// expiredLocked ends the context if its deadline has passed, and returns
+// its error.
+func (c *loginContext) expiredLocked() error {
+	if c.err == nil && !time.Now().Before(c.deadline) {
+		c.endLocked(context.DeadlineExceeded)
+	}
+	return c.err
+}
+
+// cancel ends the context once the login is over.
+func (c *loginContext) cancel() { c.end(context.Canceled) }
+
+func (c *loginContext) end(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.endLocked(err)
+}
+
+func (c *loginContext) endLocked(err error) {
+	if c.err != nil {
+		return
+	}
+	c.err = err
+	if c.done != nil {
+		close(c.done)
+	}
+	if c.timer != nil {
+		c.timer.Stop()
+	}
 }
 
 // toSQLError turns an authplug error into the vitess error the client sees,

@@ -10,14 +10,11 @@ package server
 
 import (
 	"cmp"
-	"crypto/tls"
 	"encoding/binary"
 	"net"
 	"strconv"
 	"sync/atomic"
 	"time"
-
-	"github.com/dolthub/vitess/go/netutil"
 
 	"github.com/authplug/authplug/mysqlerr"
 	"github.com/authplug/authplug/priv"
@@ -79,8 +76,9 @@ func (l handshakeListener) Accept() (net.Conn, error) {
 			refuseTooMany(c)
 			continue
 		}
-		l.s.deadlines.Store(c, deadline)
-		return newHandshakeConn(c), nil
+		hc := newHandshakeConn(c)
+		hc.deadline = deadline
+		return hc, nil
 	}
 }
 
@@ -104,36 +102,14 @@ func refuseTooMany(c net.Conn) {
 // time plus HandshakeTimeout, so that the plugin's work (hashing, token
 // checks) stops with the handshake and not a timeout later.
 func (s *Server) handshakeDeadline(c net.Conn) time.Time {
-	if d, ok := s.deadlines.Load(rawConn(c)); ok {
-		return d.(time.Time)
+	if hc := handshakeOf(c); hc != nil {
+		return hc.deadline
 	}
 	return time.Now().Add(s.cfg.HandshakeTimeout)
 }
 
 // connClosed gives back what an accepted connection held.
-func (s *Server) connClosed(c net.Conn) {
-	s.deadlines.Delete(rawConn(c))
-	s.conns.release()
-}
-
-// rawConn is the connection the listener accepted, under vitess' and TLS's
-// wrappers.
-func rawConn(c net.Conn) net.Conn {
-	for {
-		switch w := c.(type) {
-		case *tls.Conn:
-			c = w.NetConn()
-		case netutil.ConnWithTimeouts:
-			c = w.Conn
-		case *handshakeConn:
-			c = w.Conn
-		case *heldWrite:
-			c = w.Conn
-		default:
-			return c
-		}
-	}
-}
+func (s *Server) connClosed(net.Conn) { s.conns.release() }
 
 // admitSession applies the limits a login meets once its account is known:
 // the connection kept for administrators (1040 otherwise), and the

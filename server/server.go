@@ -139,12 +139,10 @@ type Server struct {
 	secureFiles string
 	definers    definerRegistry
 	// The limits (limits.go): open connections against max_connections,
-	// sessions against accounts' limits, the login throttle, and each
-	// accepted connection's handshake deadline (net.Conn -> time.Time).
+	// sessions against accounts' limits and the login throttle.
 	conns     connLimit
 	userConns *privilege.UserConnections
 	throttle  *privilege.LoginThrottle
-	deadlines sync.Map
 	// shared is this server's lease on a shared grant store (GrantsDSN),
 	// nil otherwise; stopFollow stops following it.
 	shared     *grantstore.Shared

@@ -4,8 +4,8 @@ package server
 // AuthMethod no way to send a packet of its own, but caching_sha2_password
 // (and any plugin that needs more than one round trip) must answer the
 // client before the login's OK or ERR. We write those AuthMoreData packets
-// straight to the socket. That is sound only while two facts about vitess
-// (github.com/dolthub/vitess/go/mysql) hold; both are checked here and by
+// straight to the socket. That is sound only while these facts about vitess
+// (github.com/dolthub/vitess/go/mysql) hold; they are checked here and by
 // tests (wire_test.go, tests/wire_fence_test.go):
 //
 //  1. The packet sequence. A Conn keeps the next sequence number in an
@@ -26,12 +26,26 @@ package server
 //     unexported "bufferedWriter") and fails the login instead of sending
 //     packets out of order.
 //
+//  3. Unbuffered, writePacket sends a packet in two writes through the one
+//     writer it took from getWriter: its 4-byte header, then its body
+//     (even an empty one; only the empty packet that follows one of
+//     exactly MaxPacketSize has a header alone). Each write costs a
+//     syscall, a TCP segment (or a TLS record) and often a wakeup of the
+//     client, which a server that buffers its output does not pay; so a
+//     header announcing a non-empty packet is held until the body's
+//     write, which carries both: by handshakeConn before the login (which
+//     also sends it before any read, so a header alone could never leave
+//     the client waiting while the server waits too), and by heldWrite for
+//     the login's OK or ERR. Were vitess to write a header without its
+//     body, that answer would never leave, and every login test would
+//     fail (tests/wire_fence_test.go checks the framing packet by packet).
+//
 // A plugin's packets are held until it next reads (the client must see them
 // to answer) or, for its last one, until vitess writes the login's OK or
 // ERR: done hands them to that write, so caching_sha2's fast-auth success
 // and the OK leave in one write (and over TLS one record), as a server that
 // buffers its output sends them. vitess writes that answer through the
-// exported Conn field, which done points at a heldWrite for exactly one
+// exported Conn field, which done points at a heldWrite until its first
 // write; the swap happens in the connection's own goroutine, before vitess
 // touches the field again.
 
@@ -97,33 +111,37 @@ func (w *wireConn) send(ctx context.Context) error {
 	return err
 }
 
-// done hands the packets still held to vitess' next write on the
-// connection, the login's OK or ERR. The host calls it once the plugin has
-// finished, whatever the outcome.
+// done hands the packets still held to vitess' next packet on the
+// connection, the login's OK or ERR, which leaves in one write with them.
+// The host calls it once the plugin has finished, whatever the outcome.
 func (w *wireConn) done() {
-	if len(w.held) == 0 {
-		return
-	}
 	w.c.Conn = &heldWrite{Conn: w.c.Conn, held: w.held, owner: w.c}
 	w.held = nil
 }
 
-// heldWrite sends held packets ahead of the first write, in the same
-// write, and then gives the connection back its own net.Conn.
+// heldWrite sends held packets ahead of vitess' next packet, in the same
+// write, and gives the connection back its own net.Conn at the first
+// write. vitess writes a packet's header and its body through the writer
+// it took (invariant 3), so a header is held for the body that follows,
+// and later writes go straight through.
 type heldWrite struct {
 	net.Conn
 	held  []byte
 	owner *mysql.Conn
 }
 
-// Write sends the held packets with p, the first time; vitess may keep
-// this writer for the rest of its packet (it writes a header and a body),
-// so later writes go straight through.
 func (h *heldWrite) Write(p []byte) (int, error) {
-	if h.held == nil {
+	if h.owner != nil {
+		h.owner.Conn = h.Conn
+		h.owner = nil
+		if packetHeader(p) {
+			h.held = append(h.held, p...)
+			return len(p), nil
+		}
+	}
+	if len(h.held) == 0 {
 		return h.Conn.Write(p)
 	}
-	h.owner.Conn = h.Conn
 	held := h.held
 	h.held = nil
 	n, err := h.Conn.Write(append(held, p...))

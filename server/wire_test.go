@@ -109,3 +109,31 @@ func TestHeldPacketsGoOutWithTheNextWrite(t *testing.T) {
 		t.Fatalf("a later write through the same writer carried %q", b)
 	}
 }
+
+// With nothing held, the login's answer still leaves in one write: its
+// header waits for its body (invariant 3).
+func TestTheLoginAnswerLeavesInOneWrite(t *testing.T) {
+	client, srv := net.Pipe()
+	defer client.Close()
+	c := &mysql.Conn{Conn: srv}
+	(&wireConn{c: c}).done()
+	w := c.Conn
+	got := make(chan []byte, 1)
+	go func() {
+		b := make([]byte, 64)
+		n, _ := client.Read(b)
+		got <- b[:n]
+	}()
+	if n, err := w.Write([]byte{2, 0, 0, 4}); n != 4 || err != nil {
+		t.Fatalf("header write = %d, %v", n, err)
+	}
+	if c.Conn != srv {
+		t.Fatal("the connection did not get its net.Conn back at the first write")
+	}
+	if n, err := w.Write([]byte("OK")); n != 2 || err != nil {
+		t.Fatalf("body write = %d, %v", n, err)
+	}
+	if b := <-got; string(b) != "\x02\x00\x00\x04OK" {
+		t.Fatalf("one write carried %q, want the header and the body", b)
+	}
+}

@@ -48,6 +48,7 @@ func main() {
 	conns := flag.Int("conns", 200, "connections in the concurrency check")
 	loginsOnly := flag.Bool("logins-only", false, "measure the login ratios only")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	cases := flag.String("cases", "native,default,tls,switch", "the login cases measured, a comma-separated subset of native, default, tls and switch (to profile one alone)")
 	flag.Parse()
 	logrus.SetOutput(io.Discard)
 	if *cpuProfile != "" {
@@ -62,7 +63,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*logins, *rounds, *workers, *conns, *duration, *loginsOnly); err != nil {
+	if err := run(*logins, *rounds, *workers, *conns, *duration, *loginsOnly, strings.Split(*cases, ",")); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -76,7 +77,7 @@ type target struct {
 	pw   string
 }
 
-func run(logins, rounds, workers, conns int, duration time.Duration, loginsOnly bool) error {
+func run(logins, rounds, workers, conns int, duration time.Duration, loginsOnly bool, cases []string) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "authplug-bench-")
 	if err != nil {
@@ -119,13 +120,16 @@ func run(logins, rounds, workers, conns int, duration time.Duration, loginsOnly 
 		{"authorization off", cfgFor(gmsOff), "root", ""},
 	}
 	if err := loginRatios(ctx, []loginCase{
-		{"mysql_native_password accounts, both servers offering it in the handshake",
+		{"native", "mysql_native_password accounts, both servers offering it in the handshake",
 			targets[0], targets[1]},
-		{"default-plugin accounts (CREATE USER ... IDENTIFIED BY): authplug's caching_sha2_password fast path / the peer's mysql_native_password",
+		{"default", "default-plugin accounts (CREATE USER ... IDENTIFIED BY): authplug's caching_sha2_password fast path / the peer's mysql_native_password",
 			target{"authplug", cfgFor(apSHA2.Addr().String()), "dflt", "pw"}, target{"go-mysql-server auth", cfgFor(gmsAuth), "dflt", "pw"}},
-		{"the same over TLS",
+		{"tls", "the same over TLS",
 			target{"authplug", withTLS(cfgFor(apSHA2.Addr().String())), "dflt", "pw"}, target{"go-mysql-server auth", withTLS(cfgFor(gmsAuth)), "dflt", "pw"}},
-	}, target{"authplug, caching_sha2 offered, native account", cfgFor(apSHA2.Addr().String()), "bench", "pw"}, logins, rounds); err != nil {
+		// The peer of the first case, measured once for both.
+		{"switch", "a native account on authplug's default handshake offer, caching_sha2_password (one auth-switch round trip more) / go-mysql-server's native logins",
+			target{"authplug", cfgFor(apSHA2.Addr().String()), "bench", "pw"}, targets[1]},
+	}, cases, logins, rounds); err != nil {
 		return err
 	}
 	if loginsOnly {
