@@ -120,9 +120,20 @@ func FuzzRedact(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// Whatever parsed, the redacted text holds none of its secrets.
-		for _, s := range secretsOf(st) {
-			if len(s) >= 4 && strings.Contains(out, s) {
+		// Whatever parsed, the redacted text holds none of its secrets:
+		// the text of a secret may occur in it only as often as it occurs
+		// in the statement outside the secrets (inside a keyword, say:
+		// BY 'iDEN' after iDENTIFIED).
+		secrets := secretsOf(st)
+		for _, s := range secrets {
+			if len(s) < 4 {
+				continue
+			}
+			inSecrets := 0
+			for _, x := range secrets {
+				inSecrets += strings.Count(x, s)
+			}
+			if strings.Count(out, s) > strings.Count(q, s)-inSecrets {
 				t.Fatalf("Redact(%q) = %q holds %q", q, out, s)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/authplug/authplug/authplugin"
 	"github.com/authplug/authplug/privilege"
@@ -13,6 +14,7 @@ import (
 // Extensions are the set-up extensions, in name order.
 type Extensions struct {
 	manifests []*Manifest
+	closeOnce sync.Once
 }
 
 // Manifests lists the extensions.
@@ -62,12 +64,16 @@ func (es *Extensions) Bootstrap(ctx context.Context, b BootstrapContext) error {
 	return nil
 }
 
-func (es *Extensions) close() {
-	for _, m := range slices.Backward(es.manifests) {
-		if m.close != nil {
-			m.close()
+// Close runs the extensions' close hooks, in reverse order, once: a host
+// that set them up through a Configuration calls it when it stops.
+func (es *Extensions) Close() {
+	es.closeOnce.Do(func() {
+		for _, m := range slices.Backward(es.manifests) {
+			if m.close != nil {
+				m.close()
+			}
 		}
-	}
+	})
 }
 
 // NewSessionExtensions makes the event handlers of one new session.

@@ -4,6 +4,12 @@
 // the way database/sql drivers do; the server calls Setup (or
 // GetExtensions) once, which validates every extension and activates all of
 // them or none.
+//
+// An extension that needs configuration registers with
+// RegisterConfigurable: it declares its own flags (and subcommands), a host
+// with a command line (servercmd) adds them to its own with Configure, and
+// the extension is built from their parsed values by Configuration.Setup.
+// The builder who imports it writes no code for it.
 package extension
 
 import (
@@ -39,8 +45,9 @@ func WithBootstrap(fn func(ctx context.Context, b BootstrapContext) error) Optio
 	return func(m *Manifest) { m.bootstrap = fn }
 }
 
-// WithClose runs fn when the extensions are torn down (Reset), or when a
-// failed Setup unwinds an extension it had already set up.
+// WithClose runs fn when the extensions are torn down (Reset, or
+// Extensions.Close), or when a failed Setup unwinds an extension it had
+// already set up.
 func WithClose(fn func()) Option {
 	return func(m *Manifest) { m.close = fn }
 }

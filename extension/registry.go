@@ -1,12 +1,16 @@
 package extension
 
 import (
+	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/authplug/authplug/authplugin"
 	"github.com/authplug/authplug/privilege"
@@ -19,13 +23,19 @@ type Factory func() ([]Option, error)
 // functions, which share one Registry; tests and embedders that want
 // isolation make their own.
 type Registry struct {
-	mu        sync.Mutex
-	factories map[string]Factory
-	built     *Extensions // non-nil once set up
+	mu      sync.Mutex
+	entries map[string]entry
+	built   *Extensions // non-nil once set up
+}
+
+// entry is one registration.
+type entry struct {
+	declare  DeclareFunc
+	commands []Command
 }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{factories: map[string]Factory{}} }
+func NewRegistry() *Registry { return &Registry{entries: map[string]entry{}} }
 
 // Errors a caller can tell apart.
 var (
@@ -36,21 +46,57 @@ var (
 
 // RegisterFactory registers an extension built by f at Setup.
 func (r *Registry) RegisterFactory(name string, f Factory) error {
-	if name == "" {
-		return ErrEmptyName
-	}
 	if f == nil {
 		return fmt.Errorf("extension %q: nil factory", name)
+	}
+	return r.add(name, entry{declare: func(*flag.FlagSet) SetupFunc {
+		return func(context.Context, Host) ([]Option, error) { return f() }
+	}})
+}
+
+// RegisterConfigurable registers an extension that its host configures:
+// declare adds the extension's flags before the host parses its command
+// line (see DeclareFunc), and cmds are subcommands it adds to that command
+// line. declare may be nil for an extension that only adds commands. Hosts
+// without a command line (Setup, GetExtensions) build it from its flags'
+// defaults.
+func (r *Registry) RegisterConfigurable(name string, declare DeclareFunc, cmds ...Command) error {
+	for _, c := range cmds {
+		if c.Name == "" || strings.HasPrefix(c.Name, "-") || strings.ContainsFunc(c.Name, unicode.IsSpace) {
+			return fmt.Errorf("extension %q: invalid command name %q", name, c.Name)
+		}
+		if c.Declare == nil {
+			return fmt.Errorf("extension %q: command %q has no Declare", name, c.Name)
+		}
+	}
+	return r.add(name, entry{declare: declare, commands: slices.Clone(cmds)})
+}
+
+func (r *Registry) add(name string, e entry) error {
+	if name == "" {
+		return ErrEmptyName
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.built != nil {
 		return fmt.Errorf("%w: %q", ErrAlreadySetup, name)
 	}
-	if _, ok := r.factories[name]; ok {
+	if _, ok := r.entries[name]; ok {
 		return fmt.Errorf("%w: %q", ErrDuplicate, name)
 	}
-	r.factories[name] = f
+	for other, o := range r.entries {
+		for _, c := range e.commands {
+			if slices.ContainsFunc(o.commands, func(oc Command) bool { return oc.Name == c.Name }) {
+				return fmt.Errorf("%w: extension %q: command %q is already registered by extension %q", ErrDuplicate, name, c.Name, other)
+			}
+		}
+	}
+	for i, c := range e.commands {
+		if slices.ContainsFunc(e.commands[:i], func(oc Command) bool { return oc.Name == c.Name }) {
+			return fmt.Errorf("%w: extension %q: command %q is registered twice", ErrDuplicate, name, c.Name)
+		}
+	}
+	r.entries[name] = e
 	return nil
 }
 
@@ -74,46 +120,19 @@ func (r *Registry) setupLocked() (*Extensions, error) {
 	if r.built != nil {
 		return r.built, nil
 	}
-	names := make([]string, 0, len(r.factories))
-	for n := range r.factories {
-		names = append(names, n)
+	// Without a command line, configurable extensions get their defaults.
+	fs := flag.NewFlagSet("extensions", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c, err := r.configureLocked(fs)
+	if err != nil {
+		return nil, err
 	}
-	slices.Sort(names)
-
-	es := &Extensions{}
-	v := newValidator()
-	for _, name := range names {
-		m, err := build(name, r.factories[name])
-		if err == nil {
-			err = v.check(m)
-		}
-		if err != nil {
-			es.close()
-			return nil, err
-		}
-		es.manifests = append(es.manifests, m)
+	es, err := c.Setup(context.Background(), Host{})
+	if err != nil {
+		return nil, err
 	}
 	r.built = es
 	return es, nil
-}
-
-func build(name string, f Factory) (m *Manifest, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("extension %q: factory panicked: %v", name, p)
-		}
-	}()
-	opts, err := f()
-	if err != nil {
-		return nil, fmt.Errorf("extension %q: %w", name, err)
-	}
-	m = &Manifest{name: name}
-	for _, o := range opts {
-		if o != nil {
-			o(m)
-		}
-	}
-	return m, nil
 }
 
 // GetExtensions returns the set-up extensions, setting them up on first use.
@@ -129,10 +148,10 @@ func (r *Registry) Reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.built != nil {
-		r.built.close()
+		r.built.Close()
 	}
 	r.built = nil
-	r.factories = map[string]Factory{}
+	r.entries = map[string]entry{}
 }
 
 // validator checks manifests against each other as they are added.
@@ -199,6 +218,18 @@ func Register(name string, opts ...Option) error { return global.Register(name, 
 
 // RegisterFactory registers an extension in the global registry.
 func RegisterFactory(name string, f Factory) error { return global.RegisterFactory(name, f) }
+
+// RegisterConfigurable registers a configurable extension in the global
+// registry.
+func RegisterConfigurable(name string, declare DeclareFunc, cmds ...Command) error {
+	return global.RegisterConfigurable(name, declare, cmds...)
+}
+
+// Configure declares the global registry's extensions' flags on fs.
+func Configure(fs *flag.FlagSet) (*Configuration, error) { return global.Configure(fs) }
+
+// Commands lists the global registry's extensions' subcommands.
+func Commands() []Command { return global.Commands() }
 
 // Setup sets up the global registry.
 func Setup() error { return global.Setup() }

@@ -111,8 +111,7 @@ const (
 // first use.
 func LoadDevIdP(dir string) (*DevIdP, error) {
 	keyPath := filepath.Join(dir, devKeyFile)
-	b, err := os.ReadFile(keyPath)
-	if errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(keyPath); errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, err
 		}
@@ -124,11 +123,32 @@ func LoadDevIdP(dir string) (*DevIdP, error) {
 		if err != nil {
 			return nil, err
 		}
-		b = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-		if err := os.WriteFile(keyPath, b, 0o600); err != nil {
+		b := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+		// O_EXCL: two first starts must not each write a key, one of
+		// them then signing with a key the JWKS no longer has.
+		f, err := os.OpenFile(keyPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			_, err = f.Write(b)
+			err = errors.Join(err, f.Close())
+		}
+		if err != nil && !errors.Is(err, fs.ErrExist) {
 			return nil, err
 		}
-	} else if err != nil {
+	}
+	d, err := OpenDevIdP(dir)
+	if err != nil {
+		return nil, err
+	}
+	return d, d.writeJWKS()
+}
+
+// OpenDevIdP loads the dev key from dir, which must hold one already (an
+// error matching fs.ErrNotExist otherwise): unlike LoadDevIdP it never
+// creates one.
+func OpenDevIdP(dir string) (*DevIdP, error) {
+	keyPath := filepath.Join(dir, devKeyFile)
+	b, err := os.ReadFile(keyPath)
+	if err != nil {
 		return nil, err
 	}
 	blk, _ := pem.Decode(b)
@@ -143,8 +163,7 @@ func LoadDevIdP(dir string) (*DevIdP, error) {
 	if !ok {
 		return nil, fmt.Errorf("oauth: %s is not an ECDSA key", keyPath)
 	}
-	d := &DevIdP{key: k, kid: "authplug-dev-1", dir: dir}
-	return d, d.writeJWKS()
+	return &DevIdP{key: k, kid: "authplug-dev-1", dir: dir}, nil
 }
 
 func (d *DevIdP) writeJWKS() error {

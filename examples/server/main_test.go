@@ -2,29 +2,66 @@ package main
 
 import (
 	"context"
-	"database/sql"
-	"errors"
-	"net"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
-	"github.com/go-sql-driver/mysql"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/authplug/authplug/examples/oauth"
+	"github.com/authplug/authplug/servercmd"
 )
 
-// signalWriter collects the log and closes ready when the server says it
-// is listening.
-type signalWriter struct {
+// These tests run the example as Main runs it: the global registry holds
+// what this package's imports registered (the sample OAuth extension).
+
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut strings.Builder
+	code = servercmd.Run(t.Context(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestHelpShowsTheOAuthExtension(t *testing.T) {
+	code, out, errOut := run(t, "--help")
+	if code != servercmd.ExitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, errOut)
+	}
+	for _, want := range []string{"-oauth-issuer", "-oauth-jwks-file", "-oauth-jwks-url", "token"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--help does not show %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestTokenNeedsTheServersDevKey(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := run(t, "token", "--data-dir", dir, "--sub", "alice")
+	if code != servercmd.ExitFailure || out != "" {
+		t.Fatalf("token on an empty data directory: exit %d, stdout %q; want 1 and no token", code, out)
+	}
+	for _, want := range []string{dir, "no dev IdP key", "start the server once"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("the refusal does not say %q:\n%s", want, errOut)
+		}
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "*")); len(m) > 0 {
+		t.Errorf("token created %v", m)
+	}
+}
+
+// logWriter closes ready once the server says it listens.
+type logWriter struct {
 	mu    sync.Mutex
 	b     strings.Builder
 	once  sync.Once
 	ready chan struct{}
 }
 
-func (w *signalWriter) Write(p []byte) (int, error) {
+func (w *logWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.b.Write(p)
@@ -34,210 +71,60 @@ func (w *signalWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (w *signalWriter) String() string {
+func (w *logWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.String()
 }
 
-// running is a server started by run, as the command starts it.
-type running struct {
-	log    *signalWriter
-	cancel context.CancelFunc
-	done   chan error
-}
-
-// startRun runs the server with args and waits until it listens; it fails
-// the test if run returns first.
-func startRun(t *testing.T, args ...string) *running {
-	t.Helper()
-	r, err := tryRun(args...)
-	if err != nil {
-		t.Fatalf("run %v returned early: %v\n%s", args, err, r.log)
-	}
-	t.Cleanup(func() { r.stop(t) })
-	return r
-}
-
-// tryRun starts run and returns once it listens, or with its error.
-func tryRun(args ...string) (*running, error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{log: &signalWriter{ready: make(chan struct{})}, cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- run(ctx, args, r.log) }()
+// A server's first start makes the dev key; token then signs with it, for
+// the issuer and audience the server's flags default to.
+func TestTokenMintsWithTheKeyTheServerMade(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(t.Context())
+	log := &logWriter{ready: make(chan struct{})}
+	done := make(chan int, 1)
+	go func() {
+		done <- servercmd.Run(ctx, []string{"--addr", "127.0.0.1:0", "--data-dir", dir, "--root-password", "pw"}, &strings.Builder{}, log)
+	}()
 	select {
-	case <-r.log.ready:
-		return r, nil
-	case err := <-r.done:
+	case <-log.ready:
+	case code := <-done:
 		cancel()
-		if err == nil {
-			err = errors.New("run returned nil before listening")
+		t.Fatalf("the server exited %d before listening:\n%s", code, log)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatalf("the server did not listen within 30s:\n%s", log)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != servercmd.ExitOK {
+			t.Fatalf("shutdown: exit %d\n%s", code, log)
 		}
-		return r, err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the server did not stop within 30s:\n%s", log)
 	}
-}
 
-// stop shuts the server down and checks that it stopped cleanly.
-func (r *running) stop(t *testing.T) {
-	t.Helper()
-	if r.done == nil {
-		return
+	code, out, errOut := run(t, "token", "--data-dir", dir, "--sub", "alice", "--scope", "select:demo")
+	if code != servercmd.ExitOK {
+		t.Fatalf("token: exit %d; stderr:\n%s", code, errOut)
 	}
-	r.cancel()
-	if err := <-r.done; err != nil {
-		t.Fatalf("shutdown: %v", err)
+	tok := strings.TrimSpace(out)
+	if !regexp.MustCompile(`^[\w-]+\.[\w-]+\.[\w-]+$`).MatchString(tok) {
+		t.Fatalf("token printed %q, want a JWT", out)
 	}
-	r.done = nil
-}
-
-var (
-	addrRE     = regexp.MustCompile(`msg="authplug server listening" addr=(\S+)`)
-	passwordRE = regexp.MustCompile(`generated a password for root@localhost[^\n]* password=(\S+)`)
-)
-
-func (r *running) addr(t *testing.T) string {
-	t.Helper()
-	m := addrRE.FindStringSubmatch(r.log.String())
-	if m == nil {
-		t.Fatalf("no address in the log:\n%s", r.log)
-	}
-	return m[1]
-}
-
-// password is the generated root password the log shows, "" for none.
-func (r *running) password() string {
-	if m := passwordRE.FindStringSubmatch(r.log.String()); m != nil {
-		return m[1]
-	}
-	return ""
-}
-
-// rootLogin logs in as root@localhost over TLS (the first caching_sha2
-// login needs a secure transport).
-func rootLogin(addr, pw string) error {
-	c := mysql.NewConfig()
-	c.User, c.Passwd, c.Net, c.Addr, c.TLSConfig = "root", pw, "tcp", addr, "skip-verify"
-	db, err := sql.Open("mysql", c.FormatDSN())
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return db.Ping()
-}
-
-func TestRunStartsAndStopsCleanly(t *testing.T) {
-	dir := t.TempDir()
-	r := startRun(t, "--addr", "127.0.0.1:0", "--data-dir", dir)
-	if r.password() == "" {
-		t.Errorf("first start: no generated password shown\n%s", r.log)
-	}
-	r.stop(t)
-	if !strings.Contains(r.log.String(), "table data lives in memory") {
-		t.Errorf("the log must say table data is in memory\n%s", r.log)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "authplug.lock")); err != nil {
-		t.Errorf("the data directory's lock file: %v", err)
-	}
-}
-
-// The generated password is shown at every start until root has used it:
-// a first start that fails after creating root (here: the port is taken)
-// does not lock root out.
-func TestRootPasswordShownUntilRootLogsIn(t *testing.T) {
-	dir := t.TempDir()
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	// Verified with the JWKS the server reads, not merely decoded.
+	keys, err := oauth.NewFileKeys(filepath.Join(dir, "oauth-dev-jwks.json"), time.Hour, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer busy.Close()
-	_, err = tryRun("--addr", busy.Addr().String(), "--data-dir", dir)
-	if err == nil || !strings.Contains(err.Error(), "already in use") || !strings.Contains(err.Error(), busy.Addr().String()) {
-		t.Fatalf("start on a port in use: got %v, want an error naming %s as already in use", err, busy.Addr())
+	defer keys.Close()
+	claims := jwt.MapClaims{}
+	if _, err := jwt.ParseWithClaims(tok, claims, keys.KeyfuncCtx(t.Context())); err != nil {
+		t.Fatalf("the token does not verify with the server's JWKS: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "grants.db")); err != nil {
-		t.Fatalf("the failed start should have created root: %v", err)
-	}
-
-	r := startRun(t, "--addr", "127.0.0.1:0", "--data-dir", dir)
-	pw := r.password()
-	if pw == "" {
-		t.Fatalf("the start after a failed first start must show root's password\n%s", r.log)
-	}
-	if err := rootLogin(r.addr(t), pw); err != nil {
-		t.Fatalf("root login with the shown password: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "initial-root-password")); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("initial-root-password after root logged in: %v, want it removed", err)
-	}
-	r.stop(t)
-
-	r = startRun(t, "--addr", "127.0.0.1:0", "--data-dir", dir)
-	if got := r.password(); got != "" {
-		t.Errorf("password shown after root logged in once\n%s", r.log)
-	}
-	if err := rootLogin(r.addr(t), pw); err != nil {
-		t.Errorf("root login after restart: %v", err)
-	}
-}
-
-func TestSecondServerOnTheSameDataDirIsRefused(t *testing.T) {
-	dir := t.TempDir()
-	first := startRun(t, "--addr", "127.0.0.1:0", "--data-dir", dir, "--root-password", "pw")
-	_, err := tryRun("--addr", "127.0.0.1:0", "--data-dir", dir)
-	if err == nil || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "another authplug") {
-		t.Fatalf("second server on %s: got %v, want a refusal naming the directory", dir, err)
-	}
-	if err := rootLogin(first.addr(t), "pw"); err != nil {
-		t.Errorf("the first server must keep serving: %v", err)
-	}
-}
-
-func TestResetRootPassword(t *testing.T) {
-	dir := t.TempDir()
-	r := startRun(t, "--addr", "127.0.0.1:0", "--data-dir", dir, "--root-password", "old")
-	var out strings.Builder
-	err := resetRootPassword([]string{"--data-dir", dir}, &out)
-	if err == nil || !strings.Contains(err.Error(), "another authplug") {
-		t.Fatalf("reset while the server runs: got %v, want a refusal", err)
-	}
-	r.stop(t)
-
-	// Offline, generated: printed, and shown again at the next start.
-	if err := resetRootPassword([]string{"--data-dir", dir}, &out); err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`new password: (\S+)`).FindStringSubmatch(out.String())
-	if m == nil {
-		t.Fatalf("no new password printed: %q", out.String())
-	}
-	r = startRun(t, "--addr", "127.0.0.1:0", "--data-dir", dir)
-	if got := r.password(); got != m[1] {
-		t.Errorf("start after a reset shows %q, want the new password %q", got, m[1])
-	}
-	if err := rootLogin(r.addr(t), "old"); err == nil {
-		t.Error("the old password still logs in")
-	}
-	if err := rootLogin(r.addr(t), m[1]); err != nil {
-		t.Fatalf("root login with the new password: %v", err)
-	}
-	r.stop(t)
-
-	// Offline, chosen.
-	out.Reset()
-	if err := resetRootPassword([]string{"--data-dir", dir, "--root-password", "chosen"}, &out); err != nil {
-		t.Fatal(err)
-	}
-	r = startRun(t, "--addr", "127.0.0.1:0", "--data-dir", dir)
-	if r.password() != "" {
-		t.Errorf("a chosen password is not shown\n%s", r.log)
-	}
-	if err := rootLogin(r.addr(t), "chosen"); err != nil {
-		t.Errorf("root login with the chosen password: %v", err)
-	}
-}
-
-func TestResetRootPasswordNeedsADataDirectory(t *testing.T) {
-	err := resetRootPassword([]string{"--data-dir", t.TempDir()}, new(strings.Builder))
-	if err == nil || !strings.Contains(err.Error(), "nothing to reset") {
-		t.Errorf("reset on an empty directory: got %v", err)
+	if claims["sub"] != "alice" || claims["iss"] != "authplug-dev" || claims["aud"] != "authplug" || claims["scope"] != "select:demo" {
+		t.Errorf("claims %v", claims)
 	}
 }

@@ -24,6 +24,8 @@ var forbiddenPrefixes = []string{
 	"github.com/dolthub/vitess",
 	"vitess.io/vitess",
 	module + "/server",
+	// servercmd is a host too: it may import server, never the reverse.
+	module + "/servercmd",
 	module + "/examples",
 	module + "/tests",
 }
@@ -42,30 +44,48 @@ func violations(deps []string) []string {
 }
 
 func TestViolationsSeesForbiddenImports(t *testing.T) {
-	got := violations([]string{"fmt", "github.com/dolthub/vitess/go/mysql", module + "/server", module + "/serverless", module + "/privilege"})
-	want := []string{"github.com/dolthub/vitess/go/mysql", module + "/server"}
+	got := violations([]string{"fmt", "github.com/dolthub/vitess/go/mysql", module + "/server", module + "/serverless", module + "/servercmd", module + "/privilege"})
+	want := []string{"github.com/dolthub/vitess/go/mysql", module + "/server", module + "/servercmd"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("violations = %v, want %v", got, want)
 	}
 }
 
-func TestCoreDoesNotImportTheHost(t *testing.T) {
+// The host library (servercmd) sits above the host (server): server must
+// not import it, or a builder embedding server would get a command line.
+func TestServerDoesNotImportServercmd(t *testing.T) {
+	deps := goListDeps(t, "./server/...")
+	for _, d := range deps {
+		if d == module+"/servercmd" || strings.HasPrefix(d, module+"/servercmd/") {
+			t.Errorf("./server/... depends on %s", d)
+		}
+	}
+}
+
+// goListDeps lists what the packages of pattern import, their tests
+// included.
+func goListDeps(t *testing.T, pattern string) []string {
+	t.Helper()
 	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	cmd := exec.Command(goBin, "list", "-deps", "-test", "-f", "{{.ImportPath}}", pattern)
+	cmd.Dir = "../.."
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v\n%s", pattern, err, stderr.String())
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) == 0 {
+		t.Fatalf("go list %s listed nothing", pattern)
+	}
+	return deps
+}
+
+func TestCoreDoesNotImportTheHost(t *testing.T) {
 	for _, pattern := range core {
 		// -test: the core's own tests must not pull a host in either.
-		cmd := exec.Command(goBin, append([]string{"list", "-deps", "-test", "-f", "{{.ImportPath}}"}, pattern)...)
-		cmd.Dir = "../.."
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("go list %s: %v\n%s", pattern, err, stderr.String())
-		}
-		deps := strings.Fields(string(out))
-		if len(deps) == 0 {
-			t.Fatalf("go list %s listed nothing", pattern)
-		}
-		if bad := violations(deps); len(bad) > 0 {
+		if bad := violations(goListDeps(t, pattern)); len(bad) > 0 {
 			t.Errorf("%s depends on %v", pattern, bad)
 		}
 	}

@@ -69,9 +69,16 @@ func Start(dir string, extraArgs ...string) (*Server, error) {
 		return nil, err
 	}
 	data := filepath.Join(dir, "data")
+	// A temporary directory of its own: mariadbd removes every #sql file
+	// it finds in its tmpdir at start, which in a shared /tmp are the
+	// temporary tables of servers bootstrapping beside it.
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	args := []string{"--no-defaults", "--datadir=" + data, "--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve"}
+	args := []string{"--no-defaults", "--datadir=" + data, "--tmpdir=" + tmp, "--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve"}
 	if os.Geteuid() == 0 {
 		args = append(args, "--user=root")
 	}
@@ -114,6 +121,7 @@ func run(server, dir, data string, extraArgs []string) (s *Server, exited bool, 
 	args := []string{
 		"--no-defaults",
 		"--datadir=" + data,
+		"--tmpdir=" + filepath.Join(dir, "tmp"),
 		"--socket=" + filepath.Join(dir, "mariadb.sock"),
 		"--port=" + strconv.Itoa(port),
 		"--bind-address=127.0.0.1",

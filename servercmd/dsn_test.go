@@ -1,4 +1,4 @@
-package main
+package servercmd
 
 import (
 	"net"
@@ -93,15 +93,15 @@ func TestRunTakesTheGrantsDSNFromAFileOrTheEnvironment(t *testing.T) {
 			t.Errorf("%s: the password is shown:\n%v\n%s", name, err, r.log)
 		}
 	}
-	r, err := tryRun("--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--grants-dsn-file", writeDSN(t, dsn, 0o600))
+	r, err := tryRun(t, "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--grants-dsn-file", writeDSN(t, dsn, 0o600))
 	check("--grants-dsn-file", r, err)
-	r, err = tryRun("--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--grants-dsn", dsn)
+	r, err = tryRun(t, "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--grants-dsn", dsn)
 	check("--grants-dsn", r, err)
 
 	t.Setenv(grantsDSNEnv, dsn)
-	r, err = tryRun("--addr", "127.0.0.1:0", "--data-dir", t.TempDir())
+	r, err = tryRun(t, "--addr", "127.0.0.1:0", "--data-dir", t.TempDir())
 	check(grantsDSNEnv, r, err)
-	_, err = tryRun("--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--grants-dsn", dsn)
+	_, err = tryRun(t, "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--grants-dsn", dsn)
 	if err == nil || !strings.Contains(err.Error(), "--grants-dsn and "+grantsDSNEnv) {
 		t.Errorf("a DSN in the environment and on the command line: got %v, want a refusal naming both", err)
 	}
