@@ -3,7 +3,6 @@ package grantstore
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 )
 
@@ -14,22 +13,29 @@ const maxDSNFile = 64 << 10
 // file at path: a password on a command line is shown to every user by ps,
 // one in a file only to those who may read the file. As ssh does with a
 // private key, a file that group or others have any access to is refused:
-// it would hide the password no better. The file holds the DSN alone, on
-// one line; surrounding white space is ignored.
+// it would hide the password no better; so is one that another user than
+// this process's or root owns (followed through symlinks): its owner
+// could choose the grant store, and with it every account. The file holds
+// the DSN alone, on one line; surrounding white space is ignored.
 func ReadDSNFile(path string) (string, error) {
-	f, err := os.Open(path)
+	// Opened without blocking: a FIFO's open waits for a writer, and the
+	// start would hang before the check below could refuse it.
+	f, err := openNonblocking(path)
 	if err != nil {
 		return "", fmt.Errorf("grants DSN file: %w", err)
 	}
 	defer f.Close()
-	// The open file's mode, not the path's: the path could be swapped in
-	// between.
+	// The open file's mode and owner, not the path's: the path could be
+	// swapped in between.
 	fi, err := f.Stat()
 	if err != nil {
 		return "", fmt.Errorf("grants DSN file: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
 		return "", fmt.Errorf("grants DSN file %s is not a regular file", path)
+	}
+	if err := checkOwner(path, fi); err != nil {
+		return "", err
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return "", fmt.Errorf("grants DSN file %s has mode %04o: group or others may read it, and it holds the store's password; make it private with chmod 600 %s", path, perm, path)

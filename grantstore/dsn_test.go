@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -43,4 +44,18 @@ func TestReadDSNFile(t *testing.T) {
 	assert.ErrorIs(t, err, os.ErrNotExist)
 	_, err = ReadDSNFile(dir)
 	assert.ErrorContains(t, err, "not a regular file")
+}
+
+// A sparse file of a terabyte is refused after reading 64 KiB, not read
+// whole.
+func TestReadDSNFileRefusesAHugeFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "dsn")
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o600)
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(1<<40))
+	require.NoError(t, f.Close())
+	start := time.Now()
+	_, err = ReadDSNFile(p)
+	assert.ErrorContains(t, err, "longer than")
+	assert.Less(t, time.Since(start), 10*time.Second)
 }

@@ -59,15 +59,16 @@ func loadAccounts(ctx context.Context, tx *sql.Tx, where string, args ...any) ([
 	at := map[priv.Account]int{}
 	err := each(ctx, tx, `SELECT user_name, host, plugin, auth_string, account_locked, require_ssl,
 		failed_login_attempts, password_lock_days, password_expired, password_lifetime_days, password_changed,
-		password_require_current, max_user_connections FROM accounts`+where+` ORDER BY user_name, host`, func(r *sql.Rows) error {
+		password_require_current, max_user_connections, account_id FROM accounts`+where+` ORDER BY user_name, host`, func(r *sql.Rows) error {
 		var u privilege.User
-		var changed sql.NullInt64
+		var changed, id sql.NullInt64
 		var requireCurrent int
 		if err := r.Scan(&u.Account.User, &u.Account.Host, &u.Plugin, &u.AuthString, &u.Locked, &u.RequireSecureTransport,
 			&u.FailedLoginAttempts, &u.PasswordLockDays, &u.PasswordExpired, &u.PasswordLifetimeDays, &changed,
-			&requireCurrent, &u.MaxUserConnections); err != nil {
+			&requireCurrent, &u.MaxUserConnections, &id); err != nil {
 			return err
 		}
+		u.ID = id.Int64
 		if changed.Valid {
 			u.PasswordChanged = time.Unix(0, changed.Int64).UTC()
 		}

@@ -8,7 +8,7 @@ import (
 // SchemaVersion is the version of the tables this package reads and writes.
 // A later release that changes them migrates from the versions before;
 // this one refuses a newer one rather than misread it.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // Dialect is what differs between the databases the store runs on. The
 // SQL is otherwise written once: standard types, ? placeholders, no
@@ -166,6 +166,14 @@ var tablesV2 = []struct{ name, columns string }{
 		locked_until BIGINT NOT NULL,
 		forever ` + flagCol + `,
 		PRIMARY KEY (user_name, host)`},
+}
+
+// columnsV3 are the columns version 3 added to tables of earlier versions:
+// accounts.account_id is privilege.User.ID, which tells an account from one
+// created later under its name; a store of an earlier version gets the
+// column on open, and each existing account an ID.
+var columnsV3 = []struct{ table, column string }{
+	{"accounts", "account_id BIGINT"},
 }
 
 // accountTables are the tables of an account's rows, children first.

@@ -48,6 +48,11 @@ type Shared struct {
 	// leases ended: changes committed before may not have waited for this
 	// front end.
 	runSince time.Time
+	// caughtUp is when the last catch-up that succeeded started: the
+	// snapshot has every change committed before. A front end that cannot
+	// apply the store's changes (rows it cannot load) would otherwise go
+	// on renewing its lease, and allowing what the others revoked.
+	caughtUp time.Time
 	// reported is the change last written as applied to the row.
 	reported int64
 }
@@ -133,6 +138,13 @@ func (sh *Shared) Register(ctx context.Context, applied int64) error {
 	if err != nil {
 		return fmt.Errorf("registering front end %s: %w", sh.id, err)
 	}
+	sh.mu.Lock()
+	if sh.caughtUp.IsZero() {
+		// The first registration is of what was just loaded; a later one
+		// (the row was removed) leaves the catch-up's time as it was.
+		sh.caughtUp = start
+	}
+	sh.mu.Unlock()
 	sh.renewed(start, time.Now(), applied, true)
 	return nil
 }
@@ -157,7 +169,7 @@ func (sh *Shared) Deregister(ctx context.Context) error {
 func (sh *Shared) renewed(start, done time.Time, applied int64, fresh bool) (lapsed bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	lapsed = fresh || !done.Before(sh.deadline)
+	lapsed = fresh || !done.Before(sh.deadlineLocked())
 	if lapsed {
 		sh.runSince = done
 	}
@@ -173,7 +185,40 @@ func (sh *Shared) renewed(start, done time.Time, applied int64, fresh bool) (lap
 func (sh *Shared) leaseState() (deadline, since time.Time) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	return sh.deadline, sh.runSince
+	return sh.deadlineLocked(), sh.runSince
+}
+
+// deadlineLocked is the renewal's deadline, or earlier that of the last
+// catch-up that succeeded: a front end that has not applied the store's
+// changes for a lease is fenced as one that cannot reach it. sh.mu is
+// held.
+func (sh *Shared) deadlineLocked() time.Time {
+	if d := sh.catchUpDeadlineLocked(); d.Before(sh.deadline) {
+		return d
+	}
+	return sh.deadline
+}
+
+func (sh *Shared) catchUpDeadlineLocked() time.Time {
+	return sh.caughtUp.Add(sh.lease - 2*sh.poll)
+}
+
+// caughtUpAt records a catch-up that started at start and succeeded.
+func (sh *Shared) caughtUpAt(start time.Time) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if start.After(sh.caughtUp) {
+		sh.caughtUp = start
+	}
+}
+
+// behind reports whether this front end has failed to catch up for a
+// lease: it must then stop renewing its lease, so that the others stop
+// waiting for it as for a front end that lost the store.
+func (sh *Shared) behind(now time.Time) bool {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return !now.Before(sh.catchUpDeadlineLocked())
 }
 
 // expired reports whether this front end's lease may have run out: the
@@ -260,12 +305,18 @@ type Fence interface {
 // Follow keeps store, a MemStore over sh, caught up with the other front
 // ends and the lease renewed, until ctx ends. f's lease deadline follows
 // the lease; f is fenced with fenceErr when the lease may have run out
-// (store unreachable, or catching up failing), and unfenced once the lease
-// is renewed and a catch-up that started after the renewal has succeeded.
+// (store unreachable), or when no catch-up has succeeded for a lease
+// (rows this front end cannot apply): then the lease is no longer renewed
+// either, so that the others stop waiting for this front end. It is
+// unfenced once the lease is renewed and a catch-up that started after
+// the renewal has succeeded.
 func (sh *Shared) Follow(ctx context.Context, store *privilege.MemStore, f Fence, fenceErr error) {
 	var (
 		mu     sync.Mutex
 		fenced bool
+		// catchUpErr is the last catch-up's error, nil once one
+		// succeeded: why the front end is behind.
+		catchUpErr error
 	)
 	setFence := func(on bool, why func() bool) {
 		mu.Lock()
@@ -277,13 +328,17 @@ func (sh *Shared) Follow(ctx context.Context, store *privilege.MemStore, f Fence
 			return
 		}
 		fenced = on
-		if on {
-			f.SetFence(fenceErr)
-			sh.log.Warn("grant store lease lost: refusing statements until the store is reachable again", "frontend", sh.id, "lease", sh.lease)
-		} else {
+		if !on {
 			f.SetFence(nil)
 			sh.log.Info("grant store reachable again: caught up, statements allowed", "frontend", sh.id)
+			return
 		}
+		if cu := (*privilege.CatchUpError)(nil); errors.As(catchUpErr, &cu) {
+			sh.log.Warn("grant store: refusing statements until this front end can apply the store's changes", "frontend", sh.id, "change", cu.From)
+		} else {
+			sh.log.Warn("grant store lease lost: refusing statements until the store is reachable again", "frontend", sh.id, "lease", sh.lease, "err", catchUpErr)
+		}
+		f.SetFence(fenceErr)
 	}
 	always := func() bool { return true }
 	isFenced := func() bool {
@@ -291,14 +346,22 @@ func (sh *Shared) Follow(ctx context.Context, store *privilege.MemStore, f Fence
 		defer mu.Unlock()
 		return fenced
 	}
-	deadline, _ := sh.leaseState()
-	f.SetLeaseDeadline(deadline, fenceErr)
+	setDeadline := func() {
+		// Under mu, so that of the catch-up's and the renewal's, the one
+		// that read the later deadline does not store it first.
+		mu.Lock()
+		defer mu.Unlock()
+		deadline, _ := sh.leaseState()
+		f.SetLeaseDeadline(deadline, fenceErr)
+	}
+	setDeadline()
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	// The watchdog fences on time alone, so a renewal blocked on a dead
-	// connection does not keep the front end open past its lease. (The
-	// lease deadline fences statements even before it runs.)
+	// connection, or a catch-up blocked or failing, does not keep the
+	// front end open past its lease. (The lease deadline fences statements
+	// even before it runs.)
 	wg.Go(func() {
 		tick := time.NewTicker(sh.poll / 2)
 		defer tick.Stop()
@@ -335,12 +398,36 @@ func (sh *Shared) Follow(ctx context.Context, store *privilege.MemStore, f Fence
 			if sh.afterCatchUp != nil {
 				sh.afterCatchUp()
 			}
+			mu.Lock()
+			prev := catchUpErr
+			catchUpErr = err
+			mu.Unlock()
+			if cu := (*privilege.CatchUpError)(nil); errors.As(err, &cu) {
+				// Neither the store's fault nor the network's: someone
+				// must repair its rows, and the log must say which change,
+				// once, whether or not the front end is fenced already.
+				if old := (*privilege.CatchUpError)(nil); !errors.As(prev, &old) || old.From != cu.From || old.Upto != cu.Upto {
+					sh.log.Error("grant store: this front end cannot apply the store's changes; it refuses statements from a lease after its last catch-up until the rows are repaired",
+						"frontend", sh.id, "change", cu.From, "upto", cu.Upto, "err", err)
+				}
+				continue
+			}
+			if errors.Is(err, ErrLogRewound) {
+				if !errors.Is(prev, ErrLogRewound) {
+					sh.log.Error("grant store: this front end refuses statements from a lease after its last catch-up", "frontend", sh.id, "err", err)
+				}
+				continue
+			}
 			if err != nil {
 				if ctx.Err() == nil {
 					sh.log.Debug("grant store catch-up", "frontend", sh.id, "err", err)
 				}
 				continue
 			}
+			sh.caughtUpAt(started)
+			// Statements are refused on time (SetLeaseDeadline) even if the
+			// watchdog is late, so the deadline moves with the catch-up.
+			setDeadline()
 			if applied != before {
 				// The waiting front ends hear of it now, not at the next
 				// tick.
@@ -379,7 +466,9 @@ func (sh *Shared) Follow(ctx context.Context, store *privilege.MemStore, f Fence
 	})
 
 	// The row is written when there is news for the waiting front ends,
-	// when fenced, and a few times a lease otherwise.
+	// when fenced, and a few times a lease otherwise; never while behind,
+	// which would keep the others waiting for a change this front end
+	// cannot apply, and let it hold a lease on grants it does not have.
 	tick := time.NewTicker(sh.poll)
 	defer tick.Stop()
 	var lastRenew time.Time
@@ -392,6 +481,9 @@ func (sh *Shared) Follow(ctx context.Context, store *privilege.MemStore, f Fence
 		}
 		applied := store.Applied()
 		if !isFenced() && applied == sh.lastReported() && time.Since(lastRenew) < sh.lease/4 {
+			continue
+		}
+		if sh.behind(time.Now()) {
 			continue
 		}
 		if sh.beforeRenew != nil {
@@ -413,8 +505,7 @@ func (sh *Shared) Follow(ctx context.Context, store *privilege.MemStore, f Fence
 			// end, until the next catch-up.
 			setFence(true, always)
 		}
-		deadline, _ := sh.leaseState()
-		f.SetLeaseDeadline(deadline, fenceErr)
+		setDeadline()
 	}
 }
 
@@ -492,11 +583,11 @@ func (s *Store) lockIfNew(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	var n int
-	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM change_log").Scan(&n); err != nil {
-		return false, errors.Join(fmt.Errorf("reading the change log: %w", err), tx.Rollback())
+	done, err := initialized(ctx, tx)
+	if err != nil {
+		return false, errors.Join(err, tx.Rollback())
 	}
-	if n > 0 {
+	if done {
 		return false, tx.Rollback()
 	}
 	s.mu.Lock()
@@ -534,19 +625,30 @@ func (sh *Shared) Since(ctx context.Context, applied int64) (privilege.Catchup, 
 }
 
 // since reads, in tx, what was committed after change applied.
+// ErrLogRewound is the error of a change log that went back past what a
+// front end has applied: emptied by an operator, or restored from a backup.
+var ErrLogRewound = errors.New("the grant store's change log went back")
+
 func since(ctx context.Context, tx *sql.Tx, applied int64) (privilege.Catchup, error) {
 	c := privilege.Catchup{Upto: applied}
-	var definers int64
-	err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0), COALESCE(SUM(definers), 0) FROM change_log WHERE id > ?", applied).
-		Scan(&c.Upto, &definers)
-	if err != nil {
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM change_log").Scan(&c.Upto); err != nil {
 		return c, fmt.Errorf("reading the change log: %w", err)
 	}
-	if c.Upto <= applied {
-		return privilege.Catchup{Upto: applied}, nil
+	switch {
+	case c.Upto < applied:
+		// Emptied, or restored from a backup: the changes this front end
+		// would have to follow are not there to read, and new ones may
+		// reuse the ids it has applied. Nothing it holds can be trusted.
+		return privilege.Catchup{Upto: applied}, fmt.Errorf("%w: it ends at change %d, this front end has applied up to %d; restart the front ends", ErrLogRewound, c.Upto, applied)
+	case c.Upto == applied:
+		return c, nil
+	}
+	var definers int64
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(SUM(definers), 0) FROM change_log WHERE id > ?", applied).Scan(&definers); err != nil {
+		return c, fmt.Errorf("reading the change log: %w", err)
 	}
 	var changed []priv.Account
-	err = each(ctx, tx, "SELECT DISTINCT user_name, host FROM change_log_accounts WHERE change_id > ? AND change_id <= ?", func(r *sql.Rows) error {
+	err := each(ctx, tx, "SELECT DISTINCT user_name, host FROM change_log_accounts WHERE change_id > ? AND change_id <= ?", func(r *sql.Rows) error {
 		var a priv.Account
 		if err := r.Scan(&a.User, &a.Host); err != nil {
 			return err
@@ -636,7 +738,7 @@ func (sh *Shared) Acknowledged(ctx context.Context, id int64) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("change %d is saved, but live front ends have not applied it yet: %w", id, errors.Join(ctx.Err(), err))
+			return fmt.Errorf("waiting for the live front ends to apply change %d: %w", id, errors.Join(ctx.Err(), err))
 		case <-t.C:
 		}
 		wait = min(2*wait, sh.poll/2)

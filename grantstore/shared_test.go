@@ -2,9 +2,13 @@ package grantstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
+	"log/slog"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -247,4 +251,141 @@ func TestUnfenceCatchesUpAfterTheRenewal(t *testing.T) {
 	poll(t, 10*time.Second, "the fence to be lifted", func() bool { _, n, _ := rec.state(); return n > 0 })
 	_, _, hadIt := rec.state()
 	assert.True(t, hadIt, "unfenced before applying a change committed while the lease had run out")
+}
+
+// fenceState is a Fence that records whether it is fenced.
+type fenceState struct {
+	mu     sync.Mutex
+	fenced bool
+}
+
+func (f *fenceState) SetFence(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fenced = err != nil
+}
+
+func (f *fenceState) SetLeaseDeadline(time.Time, error) {}
+
+func (f *fenceState) isFenced() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fenced
+}
+
+// syncBuffer is a log destination the follower's goroutines may share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// writeChange commits, as a store administrator would by hand, one change
+// of the accounts listed, made by stmts; it returns the change's id.
+func writeChange(t *testing.T, s *Store, accounts []priv.Account, stmts ...string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	var id int64
+	require.NoError(t, s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range stmts {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, "INSERT INTO change_log (changed_at, definers) VALUES (0, 0)")
+		if err != nil {
+			return err
+		}
+		if id, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		for _, a := range accounts {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO change_log_accounts (change_id, user_name, host) VALUES (?, ?, ?)", id, a.User, a.Host); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	return id
+}
+
+// A front end that cannot apply a change of the store (here, a grant of a
+// role that does not exist, written by hand with a revoke) is fenced within
+// a lease, as one that cannot reach the store, rather than go on allowing
+// what the store revoked; it stops renewing its lease, so that the others
+// stop waiting for it; it logs which change; and it resumes by itself once
+// the rows are repaired. A change made meanwhile on any front end fails as
+// the fence does, not with an error about another account.
+func TestFrontEndThatCannotApplyIsFenced(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "grants.db")
+	ctx := context.Background()
+	v, m := priv.Account{User: "v", Host: "%"}, priv.Account{User: "m", Host: "%"}
+	shop := privilege.Object{DB: "shop"}
+
+	s, err := OpenSQLite(ctx, path)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	var logs syncBuffer
+	sh := NewShared(s, WithLease(300*time.Millisecond), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	d, upto, err := s.LoadAt(ctx)
+	require.NoError(t, err)
+	a := privilege.NewMemStore(privilege.WithShared(sh))
+	require.NoError(t, a.RestoreShared(d, upto))
+	require.NoError(t, sh.Register(ctx, upto))
+	fence := &fenceState{}
+	fctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sh.Follow(fctx, a, fence, errors.New("fenced"))
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+
+	w, _ := frontEnd(t, path, false)
+	require.NoError(t, w.Update(func(tx *privilege.Tx) error {
+		return errors.Join(tx.CreateUser(v, cred("pw")), tx.Grant(v, shop, priv.Select, false), tx.CreateUser(m, cred("pw")))
+	}))
+	hasSelect := func() bool {
+		ad, ok := a.Snapshot().Account(v)
+		return ok && len(ad.Grants) > 0
+	}
+	poll(t, 10*time.Second, "A to apply v's grant", hasSelect)
+
+	admin, err := OpenSQLite(ctx, path)
+	require.NoError(t, err)
+	t.Cleanup(func() { admin.Close() })
+	bad := writeChange(t, admin, []priv.Account{v, m},
+		"DELETE FROM grants WHERE user_name = 'v'",
+		"INSERT INTO role_grants (user_name, host, role_user, role_host, with_admin) VALUES ('m', '%', 'ghost', '%', 0)")
+	poll(t, 10*time.Second, "A to be fenced", fence.isFenced)
+	assert.True(t, hasSelect(), "A has not applied the revoke, and must therefore refuse")
+	assert.Contains(t, logs.String(), fmt.Sprintf("cannot apply change %d of the grant store", bad))
+	poll(t, 10*time.Second, "A's lease to end in the store", func() bool {
+		var live int
+		require.NoError(t, admin.db.QueryRow("SELECT COUNT(*) FROM frontends WHERE id = ? AND lease_until > "+admin.dialect.nowMicros, sh.ID()).Scan(&live))
+		return live == 0
+	})
+
+	err = w.Update(func(tx *privilege.Tx) error { return tx.CreateUser(priv.Account{User: "z", Host: "%"}, cred("pw")) })
+	var cu *privilege.CatchUpError
+	require.ErrorAs(t, err, &cu)
+	assert.Equal(t, bad, cu.Upto)
+
+	writeChange(t, admin, []priv.Account{m}, "DELETE FROM role_grants WHERE user_name = 'm'")
+	poll(t, 10*time.Second, "A to resume", func() bool { return !fence.isFenced() })
+	assert.False(t, hasSelect(), "resumed without the revoke")
 }

@@ -14,6 +14,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -105,6 +108,9 @@ func (s *Store) migrateOnce(ctx context.Context) error {
 					return fmt.Errorf("creating %s: %w", t.name, err)
 				}
 			}
+			if err := s.addColumns(ctx, tx); err != nil {
+				return err
+			}
 			if err := s.fillLock(ctx, tx); err != nil {
 				return err
 			}
@@ -116,20 +122,78 @@ func (s *Store) migrateOnce(ctx context.Context) error {
 			return fmt.Errorf("%w: version %d, this release reads up to %d; upgrade authplug", ErrNewerSchema, v, SchemaVersion)
 		case v < 1:
 			return fmt.Errorf("grant store schema version %d is not one authplug wrote", v)
-		case v == 1:
-			for _, t := range tablesV2 {
-				if _, err := tx.ExecContext(ctx, s.dialect.createTable(t.name, t.columns)); err != nil {
-					return fmt.Errorf("migrating to version 2: creating %s: %w", t.name, err)
+		case v < SchemaVersion:
+			if v == 1 {
+				for _, t := range tablesV2 {
+					if _, err := tx.ExecContext(ctx, s.dialect.createTable(t.name, t.columns)); err != nil {
+						return fmt.Errorf("migrating to version 2: creating %s: %w", t.name, err)
+					}
+				}
+				if err := s.fillLock(ctx, tx); err != nil {
+					return err
 				}
 			}
-			if err := s.fillLock(ctx, tx); err != nil {
-				return err
+			if err := s.addColumns(ctx, tx); err != nil {
+				return fmt.Errorf("migrating to version 3: %w", err)
+			}
+			if err := giveAccountIDs(ctx, tx); err != nil {
+				return fmt.Errorf("migrating to version 3: %w", err)
 			}
 			_, err = tx.ExecContext(ctx, "UPDATE schema_version SET version = ? WHERE id = 1", SchemaVersion)
 			return err
 		}
 		return nil
 	})
+}
+
+// addColumns adds columnsV3 where they are missing. MySQL's DDL is not
+// transactional and has no ADD COLUMN IF NOT EXISTS: a creation stopped
+// half-way, or another front end migrating at the same moment, may have
+// added one already.
+func (s *Store) addColumns(ctx context.Context, tx *sql.Tx) error {
+	has := func(table, column string) bool {
+		rows, err := tx.QueryContext(ctx, "SELECT "+column+" FROM "+table+" WHERE 1 = 0")
+		if err != nil {
+			return false
+		}
+		return rows.Close() == nil
+	}
+	for _, c := range columnsV3 {
+		name, _, _ := strings.Cut(c.column, " ")
+		if has(c.table, name) {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "ALTER TABLE "+c.table+" ADD COLUMN "+c.column); err != nil && !has(c.table, name) {
+			return fmt.Errorf("adding %s.%s: %w", c.table, name, err)
+		}
+	}
+	return nil
+}
+
+// newAccountID is as privilege makes them: random, positive.
+func newAccountID() int64 { return rand.Int64N(math.MaxInt64) + 1 }
+
+// giveAccountIDs gives each account saved before version 3 its ID.
+func giveAccountIDs(ctx context.Context, tx *sql.Tx) error {
+	var missing []priv.Account
+	err := each(ctx, tx, "SELECT user_name, host FROM accounts WHERE account_id IS NULL", func(r *sql.Rows) error {
+		var a priv.Account
+		if err := r.Scan(&a.User, &a.Host); err != nil {
+			return err
+		}
+		missing = append(missing, a)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reading accounts: %w", err)
+	}
+	for _, a := range missing {
+		if _, err := tx.ExecContext(ctx, "UPDATE accounts SET account_id = ? WHERE user_name = ? AND host = ? AND account_id IS NULL",
+			newAccountID(), a.User, a.Host); err != nil {
+			return fmt.Errorf("giving %s an ID: %w", a, err)
+		}
+	}
+	return nil
 }
 
 // fillLock puts in store_lock's one row, if it is not there yet.
@@ -160,12 +224,25 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // Initialized reports whether any change was ever applied: a store that
 // has none was just created, and its host makes its first accounts.
 func (s *Store) Initialized(ctx context.Context) (bool, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM change_log").Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("reading the change log: %w", err)
+	return initialized(ctx, s.db)
+}
+
+// initialized is Initialized on q. A store holding accounts counts as
+// initialized even with an empty change log (trimmed by an operator): a
+// host taking it for new would make root again, with its own password.
+func initialized(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (bool, error) {
+	for _, table := range []string{"change_log", "accounts"} {
+		var one int
+		switch err := q.QueryRowContext(ctx, "SELECT 1 FROM "+table+" LIMIT 1").Scan(&one); {
+		case err == nil:
+			return true, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return false, fmt.Errorf("reading %s: %w", table, err)
+		}
 	}
-	return n > 0, nil
+	return false, nil
 }
 
 // Apply writes c in one transaction: each changed account's rows are
@@ -276,11 +353,17 @@ func insertAccount(ctx context.Context, tx *sql.Tx, ad *privilege.AccountData) e
 	if !u.PasswordChanged.IsZero() {
 		changed = u.PasswordChanged.UnixNano()
 	}
+	id := u.ID
+	if id == 0 {
+		// Data made without one (an import): the front ends must all read
+		// the same ID, so the store makes it rather than each of them.
+		id = newAccountID()
+	}
 	err := insert(ctx, tx, "accounts", `user_name, host, plugin, auth_string, account_locked, require_ssl,
 		failed_login_attempts, password_lock_days, password_expired, password_lifetime_days, password_changed,
-		password_require_current, max_user_connections`, [][]any{{a.User, a.Host, u.Plugin, u.AuthString, flag(u.Locked),
+		password_require_current, max_user_connections, account_id`, [][]any{{a.User, a.Host, u.Plugin, u.AuthString, flag(u.Locked),
 		flag(u.RequireSecureTransport), u.FailedLoginAttempts, u.PasswordLockDays, flag(u.PasswordExpired),
-		u.PasswordLifetimeDays, changed, int(u.RequireCurrent), u.MaxUserConnections}})
+		u.PasswordLifetimeDays, changed, int(u.RequireCurrent), u.MaxUserConnections, id}})
 	if err != nil {
 		return err
 	}

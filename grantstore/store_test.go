@@ -307,3 +307,31 @@ func (c countingConn) QueryContext(ctx context.Context, q string, args []driver.
 func (c countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
 }
+
+// A store of version 2 had no account IDs: opening it adds the column and
+// gives every account one, which then stays.
+func TestVersion2StoreGetsAccountIDs(t *testing.T) {
+	s, path := openTemp(t)
+	require.NoError(t, journaled(s).Update(everything))
+	_, err := s.db.Exec("ALTER TABLE accounts DROP COLUMN account_id")
+	require.NoError(t, err)
+	_, err = s.db.Exec("UPDATE schema_version SET version = 2")
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	s, err = OpenSQLite(context.Background(), path)
+	require.NoError(t, err)
+	defer s.Close()
+	var v int
+	require.NoError(t, s.db.QueryRow("SELECT version FROM schema_version").Scan(&v))
+	assert.Equal(t, SchemaVersion, v)
+	first := reloaded(t, s)
+	require.NotEmpty(t, first.Accounts)
+	seen := map[int64]bool{}
+	for _, a := range first.Accounts {
+		assert.Positive(t, a.ID, "%s", a.Account)
+		assert.False(t, seen[a.ID], "%s shares an ID", a.Account)
+		seen[a.ID] = true
+	}
+	assert.Equal(t, first, reloaded(t, s), "the IDs given stay")
+}

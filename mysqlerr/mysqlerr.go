@@ -37,6 +37,9 @@ const (
 
 	ErNotValidPassword         = 1819 // ER_NOT_VALID_PASSWORD
 	ErIncorrectCurrentPassword = 3891 // ER_INCORRECT_CURRENT_PASSWORD
+
+	ErUnknownAuthID       = 3523 // ER_UNKNOWN_AUTHID
+	ErRoleGrantedToItself = 3573 // ER_ROLE_GRANT_TO_ITSELF
 )
 
 // Error is a MySQL error: number, SQL state and message, as a client sees it.
@@ -144,17 +147,17 @@ func UnknownPrivilege(name string) *Error {
 // NotValidPassword is 1819: the plugin refused to make a credential from
 // the password.
 func NotValidPassword() *Error {
-	return New(1819, "HY000", "Your password does not satisfy the current policy requirements")
+	return New(ErNotValidPassword, "HY000", "Your password does not satisfy the current policy requirements")
 }
 
 // UnknownAuthID is 3523: a role or account that does not exist.
 func UnknownAuthID(who string) *Error {
-	return New(3523, "HY000", "Unknown authorization ID %s", who)
+	return New(ErUnknownAuthID, "HY000", "Unknown authorization ID %s", who)
 }
 
 // RoleGrantedToItself is 3573: the GRANT would make a loop of roles.
 func RoleGrantedToItself(user, role string) *Error {
-	return New(3573, "HY000", "User account %s is directly or indirectly granted to the role %s. The GRANT would create a loop in the role graph.", user, role)
+	return New(ErRoleGrantedToItself, "HY000", "User account %s is directly or indirectly granted to the role %s. The GRANT would create a loop in the role graph.", user, role)
 }
 
 // PasswordFormatReason is 1827 with the plugin's reason for refusing the AS
@@ -250,6 +253,13 @@ func BoundedName(name string) string {
 	return name
 }
 
+// AccountGone is 1045 for a session whose account was dropped or renamed
+// since it logged in: what it authenticated as no longer exists, even if
+// an account of the same name does again.
+func AccountGone(user, host string) *Error {
+	return New(ErAccessDenied, "28000", "Access denied for user '%s'@'%s' (the account was dropped or renamed)", BoundedName(user), host)
+}
+
 // LoginDenied is AccessDenied (1045) with the user name bounded.
 func LoginDenied(user, host string, usingPassword bool) *Error {
 	return AccessDenied(BoundedName(user), host, usingPassword)
@@ -295,4 +305,32 @@ const ErUnknownComError = 1047 // ER_UNKNOWN_COM_ERROR
 // lease and refuses statements until it has renewed it and caught up.
 func GrantStoreUnreachable() *Error {
 	return New(ErUnknownComError, "08S01", "authplug: the grant store is unreachable; statements are refused until this front end has caught up with it")
+}
+
+// Account statements that fail below the statement itself: in the grant
+// store, its driver or the network.
+const (
+	ErUnknownError     = 1105 // ER_UNKNOWN_ERROR
+	ErQueryInterrupted = 1317 // ER_QUERY_INTERRUPTED
+)
+
+// AccountStatementFailed is 1105 for an account statement that failed in
+// the grant store (or a plugin): the cause, whose text may hold the
+// store's address, database and other accounts, is for the server's log,
+// not for a client that may hold no privilege at all.
+func AccountStatementFailed() *Error {
+	return New(ErUnknownError, "HY000", "authplug: the grant store refused the change; see the server log")
+}
+
+// ChangeUnacknowledged is 1105 for a change the grant store has saved,
+// but that some live front end had not applied when the statement gave up
+// waiting: it must not be run again as if it had failed.
+func ChangeUnacknowledged() *Error {
+	return New(ErUnknownError, "HY000", "authplug: the change is saved, but some front ends have not applied it yet; see the server log")
+}
+
+// QueryInterrupted is 1317: the statement was killed (KILL QUERY) or its
+// connection closed.
+func QueryInterrupted() *Error {
+	return New(ErQueryInterrupted, "70100", "Query execution was interrupted")
 }

@@ -156,6 +156,7 @@ func (tx *Tx) Load(d Data) error {
 			// now rather than expire it at once.
 			u.PasswordChanged = tx.clock()
 		}
+		u.ID = tx.savedID(u)
 		tx.get(ad.Account).user = &u
 	}
 	var errs []error

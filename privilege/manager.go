@@ -266,6 +266,7 @@ func (m *Manager) ConnectionVerification(ctx context.Context, req LoginRequest) 
 		user:      req.User,
 		host:      c.host(),
 		account:   u.Account,
+		accountID: u.ID,
 		plugin:    p,
 		state:     state,
 		connState: req.ConnState,

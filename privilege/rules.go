@@ -116,7 +116,7 @@ func (s *Session) MayGrantProxy(target priv.Account) error {
 }
 
 func (s *Session) holdsProxyGrant(target priv.Account) bool {
-	if _, acting := s.Impersonating(); acting {
+	if _, acting := s.Impersonating(); acting || s.current().gone {
 		return false
 	}
 	if target == s.account {
@@ -133,7 +133,7 @@ func (s *Session) holdsProxyGrant(target priv.Account) bool {
 // account is not owning it.
 func (s *Session) IsOwnAccount(a priv.Account) bool {
 	_, acting := s.Impersonating()
-	return !acting && a == s.account
+	return !acting && a == s.account && !s.current().gone
 }
 
 // MayActAs reports whether the session may act as target (EXECUTE AS):

@@ -20,6 +20,7 @@ type Session struct {
 	user      string // as the client sent it: USER()
 	host      string // client host, for messages
 	account   priv.Account
+	accountID int64 // User.ID of account at login
 	plugin    *authplugin.AuthPlugin
 	state     any
 	validator authplugin.SessionValidator // state's, resolved once at login
@@ -54,6 +55,9 @@ type view struct {
 	// longer act as (PROXY revoked, either account dropped): every check
 	// fails with 1227 until it reverts.
 	proxyLost bool
+	// gone: the session's own account was dropped or renamed (another
+	// may exist under its name since): it may do nothing any more.
+	gone bool
 }
 
 func (s *Session) current() *view {
@@ -63,9 +67,11 @@ func (s *Session) current() *view {
 		return v
 	}
 	v := &view{snap: snap, ident: id}
-	if id.target != nil {
+	if e := snap.entry(s.account); e == nil || e.user.ID != s.accountID {
+		v.grants, v.gone = emptyGrants, true
+	} else if id.target != nil {
 		v.grants = snap.withDefaults(*id.target)
-		if !snap.CanProxy(s.account, *id.target) || snap.entry(*id.target) == nil || snap.entry(s.account) == nil {
+		if !snap.CanProxy(s.account, *id.target) || snap.entry(*id.target) == nil {
 			v.grants, v.proxyLost = emptyGrants, true
 		}
 	} else {
@@ -142,7 +148,8 @@ func (s *Session) RequestVerification(db, table, column string, p priv.Mask) err
 	if f := s.m.fence.Load(); f != nil {
 		return *f
 	}
-	if err := s.Validate(); err != nil {
+	v := s.current()
+	if err := s.validate(v); err != nil {
 		return err
 	}
 	// A backstop for hosts that do not gate statements on PasswordExpired;
@@ -153,7 +160,6 @@ func (s *Session) RequestVerification(db, table, column string, p priv.Mask) err
 		}
 	}
 	db, table, column = strings.ToLower(db), strings.ToLower(table), strings.ToLower(column)
-	v := s.current()
 	if v.grants.allows(db, table, column, p) && s.pluginAllows(v, db, table, column, p) {
 		return nil
 	}
@@ -187,16 +193,28 @@ func (s *Session) RequestSelfChange(change authplugin.SelfChange) error {
 	return mysqlerr.SpecificAccessDenied(priv.CreateUser.Names()...)
 }
 
-// Validate is the plugin's refusal of a session that may no longer be used
-// (its state's authplugin.SessionValidator: a token past its expiry), nil
-// while it is valid. Every check asks it; a host asks it before commands
+// Validate is the refusal of a session that may no longer be used: its
+// account dropped or renamed since it logged in (1045, even when an account
+// of the same name exists again), or its plugin's refusal (its state's
+// authplugin.SessionValidator: a token past its expiry); nil while it is
+// valid. Every check asks it; a host asks it before commands
 // that need no check.
-func (s *Session) Validate() error {
+func (s *Session) Validate() error { return s.validate(s.current()) }
+
+// validate is Validate on the view a check already holds.
+func (s *Session) validate(v *view) error {
+	if v.gone {
+		return s.gone()
+	}
 	if s.validator != nil {
 		return s.validator.ValidateSession()
 	}
 	return nil
 }
+
+// gone is the error of a session whose account went; apart from validate,
+// which every check runs, so that validate stays small enough to inline.
+func (s *Session) gone() error { return mysqlerr.AccountGone(s.user, s.host) }
 
 // ActingAllowed reports, while the session acts as another account,
 // whether its own account may still do so (1227 naming PROXY if not): a
@@ -239,11 +257,11 @@ func (s *Session) HasColumnGrants() bool { return len(s.current().grants.column)
 // RequestDynamicVerification checks a dynamic privilege (WITH GRANT OPTION
 // when withGrant), stored grants first, then the plugin.
 func (s *Session) RequestDynamicVerification(name string, withGrant bool) error {
-	if err := s.Validate(); err != nil {
+	v := s.current()
+	if err := s.validate(v); err != nil {
 		return err
 	}
 	name = strings.ToUpper(name)
-	v := s.current()
 	if v.proxyLost {
 		return mysqlerr.SpecificAccessDenied("PROXY")
 	}

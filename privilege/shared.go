@@ -74,6 +74,34 @@ func (s *MemStore) RestoreShared(d Data, upto int64) error {
 	return nil
 }
 
+// CatchUpError is what other front ends committed to a shared store that
+// this front end cannot apply: rows it cannot make a snapshot of, such as
+// a grant of a role that does not exist, written to the store by hand or
+// by another release. The front end must then refuse statements rather
+// than judge them on its older snapshot, and an account statement must not
+// report the inner error as its own: it names accounts the statement did
+// not.
+type CatchUpError struct {
+	// From and Upto are the first and last change of what could not be
+	// applied.
+	From, Upto int64
+	Err        error
+}
+
+func (e *CatchUpError) Error() string {
+	if e.From == e.Upto {
+		return fmt.Sprintf("cannot apply change %d of the grant store: %v", e.Upto, e.Err)
+	}
+	return fmt.Sprintf("cannot apply changes %d to %d of the grant store: %v", e.From, e.Upto, e.Err)
+}
+
+func (e *CatchUpError) Unwrap() error { return e.Err }
+
+// ErrUnacknowledged is a change that is saved in a shared store, but that
+// some live front end has not applied when Update gives up waiting: the
+// statement must not be taken for failed, and run again.
+var ErrUnacknowledged = errors.New("the change is saved, but some live front ends have not applied it yet")
+
 // Applied is the id of the last shared change the store has applied (and
 // published). It does not wait for a change in progress.
 func (s *MemStore) Applied() int64 { return s.applied.Load() }
@@ -103,7 +131,7 @@ func (s *MemStore) apply(c Catchup) error {
 	}
 	tx := newTx(s.cur.Load())
 	if err := tx.catchUp(c); err != nil {
-		return fmt.Errorf("catching up to change %d: %w", c.Upto, err)
+		return &CatchUpError{From: s.applied.Load() + 1, Upto: c.Upto, Err: err}
 	}
 	s.cur.Store(tx.commit())
 	s.applied.Store(c.Upto)
@@ -119,7 +147,7 @@ func (s *MemStore) updateShared(ctx context.Context, fn func(tx *Tx) error) erro
 	// Outside the lock: the other front ends apply the change meanwhile,
 	// and this one's follower must be able to catch up.
 	if err := s.shared.Acknowledged(ctx, id); err != nil {
-		return fmt.Errorf("waiting for the other front ends to apply the change: %w", err)
+		return fmt.Errorf("%w: %w", ErrUnacknowledged, err)
 	}
 	return nil
 }
@@ -183,6 +211,7 @@ func (tx *Tx) catchUp(c Catchup) error {
 			return fmt.Errorf("account %s: %w", ad.Account, err)
 		}
 		u := ad.User
+		u.ID = tx.savedID(u)
 		tx.get(ad.Account).user = &u
 	}
 	var errs []error

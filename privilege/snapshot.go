@@ -12,10 +12,15 @@ import (
 // User is an account's own row: how it authenticates and whether it may.
 // A role is an account too (created locked, so it cannot log in).
 type User struct {
-	Account    priv.Account `json:"account"`
-	Plugin     string       `json:"plugin"`
-	AuthString string       `json:"auth_string,omitempty"`
-	Locked     bool         `json:"locked,omitempty"`
+	Account priv.Account `json:"account"`
+	// ID tells this account from another created later under the same
+	// name: set by CREATE USER, kept by ALTER USER and RENAME USER. A
+	// session belongs to the account it logged in to, not to its name.
+	// Zero in data saved before it existed (Load gives one).
+	ID         int64  `json:"id,omitempty"`
+	Plugin     string `json:"plugin"`
+	AuthString string `json:"auth_string,omitempty"`
+	Locked     bool   `json:"locked,omitempty"`
 	// RequireSecureTransport is REQUIRE SSL: logins without TLS are refused.
 	RequireSecureTransport bool `json:"require_ssl,omitempty"`
 	// FailedLoginAttempts and PasswordLockDays are MySQL 8's

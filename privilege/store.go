@@ -3,7 +3,9 @@ package privilege
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -279,7 +281,7 @@ func (tx *Tx) CreateUser(a priv.Account, cred Credential, opts ...UserOption) er
 	if err != nil {
 		return err
 	}
-	u := &User{Account: a, Plugin: cred.Plugin, AuthString: s, PasswordChanged: tx.clock()}
+	u := &User{Account: a, ID: newAccountID(), Plugin: cred.Plugin, AuthString: s, PasswordChanged: tx.clock()}
 	for _, o := range opts {
 		o(u)
 	}
@@ -287,6 +289,36 @@ func (tx *Tx) CreateUser(a priv.Account, cred Credential, opts ...UserOption) er
 	tx.put(a, e)
 	tx.owned[e] = true
 	return nil
+}
+
+// newAccountID is a random positive int64: unique without coordination
+// between front ends, and storable in a signed BIGINT.
+func newAccountID() int64 {
+	for {
+		if id := int64(rand.Uint64() >> 1); id != 0 {
+			return id
+		}
+	}
+}
+
+// savedID is the ID of an account read back from storage. A row saved
+// without one (before accounts had IDs, or by an older release still
+// writing to a shared store) keeps the ID the account had before this
+// transaction, or else gets one made from its name: every front end
+// reading the row must agree on it, or each would end the account's
+// sessions on the next change another one makes.
+func (tx *Tx) savedID(u User) int64 {
+	switch {
+	case u.ID != 0:
+		return u.ID
+	case tx.base.entry(u.Account) != nil:
+		return tx.base.entry(u.Account).user.ID
+	}
+	h := fnv.New64a()
+	h.Write([]byte(u.Account.User))
+	h.Write([]byte{0})
+	h.Write([]byte(u.Account.Host))
+	return int64(h.Sum64()>>1) | 1
 }
 
 // CreateRole is CREATE ROLE: a locked account without a password.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,7 +75,7 @@ func openGrants(ctx context.Context, dir string, log *slog.Logger) (store *privi
 			return nil, nil, false, err
 		}
 		found = true
-	case !reflect.DeepEqual(store.Snapshot().Data(), legacy):
+	case !reflect.DeepEqual(withoutIDs(store.Snapshot().Data()), withoutIDs(legacy)):
 		// Not the file this store was made from: written by an older
 		// release run on the directory since, or put back by hand. Which
 		// accounts are current is the operator's call.
@@ -88,6 +89,16 @@ func openGrants(ctx context.Context, dir string, log *slog.Logger) (store *privi
 	log.Info("imported the accounts of grants.json into the grants store; the file is kept as a backup and no longer read",
 		"store", dbPath, "backup", backup, "accounts", len(legacy.Accounts))
 	return store, gs, found, nil
+}
+
+// withoutIDs is d without its accounts' IDs (privilege.User.ID), which a
+// grants.json did not have and which each read of it makes afresh.
+func withoutIDs(d privilege.Data) privilege.Data {
+	d.Accounts = slices.Clone(d.Accounts)
+	for i := range d.Accounts {
+		d.Accounts[i].ID = 0
+	}
+	return d
 }
 
 // readGrantsJSON reads a grants.json of an earlier release, in the form

@@ -108,6 +108,43 @@ func TestSharedStore(t *testing.T) {
 		}
 	})
 
+	// A session on B of an account dropped on A is not one of the account
+	// A creates later under the same name: account IDs are in the store.
+	t.Run("DroppedAccountsSessionInheritsNothing", func(t *testing.T) {
+		dsn, _ := store(t)
+		a, b := frontEnd(t, dsn), frontEnd(t, dsn)
+		b.seed()
+		root := a.root()
+		exec(t, root, "CREATE USER u IDENTIFIED BY 'pw'", "CREATE USER l IDENTIFIED BY 'lpw'")
+		old, kept := b.conn("u", "pw"), b.conn("l", "lpw")
+		exec(t, root, "DROP USER u")
+		assert.Equal(t, uint16(mysqlerr.ErAccessDenied), codeOf(old, "GRANT PROXY ON u TO l"))
+		exec(t, root, "CREATE USER u IDENTIFIED BY 'newpw'", "GRANT SELECT ON demo.t TO u", "GRANT SELECT ON demo.t TO l")
+		assert.Equal(t, uint16(mysqlerr.ErAccessDenied), codeOf(old, "SELECT a FROM demo.t"))
+		assert.Equal(t, uint16(mysqlerr.ErSpecificAccess), codeOf(kept, "EXECUTE AS 'u' SELECT a FROM demo.t"))
+		// Changes to an account caught up from the store keep its
+		// sessions: the ID comes with the rows.
+		_, err := query(kept, "SELECT a FROM demo.t")
+		assert.NoError(t, err, "B ended a session of an account A changed")
+	})
+
+	// An operator trims the change log: a front end started after that
+	// must not take the store for new and make root again with its own
+	// password.
+	t.Run("EmptiedChangeLogKeepsRoot", func(t *testing.T) {
+		dsn, _ := store(t)
+		a := frontEnd(t, dsn)
+		exec(t, a.root(), "CREATE USER keep IDENTIFIED BY 'pw'")
+		exec(t, admin, "DELETE FROM "+dbOf(t, dsn)+".change_log_accounts", "DELETE FROM "+dbOf(t, dsn)+".change_log")
+		b := startConfig(t, nil, "", 5*time.Second, "", func(c *server.Config) {
+			c.GrantsDSN, c.GrantsLease, c.RootPassword = dsn, testLease, "chosen-by-b"
+		})
+		_, err := b.tryConn("root", "chosen-by-b", withTLS)
+		assert.Error(t, err, "a front end started after the log was emptied reset root's password")
+		_, err = a.tryConn("root", rootPassword, withTLS)
+		assert.NoError(t, err, "root's password was replaced")
+	})
+
 	// MariaDB's _bin collations ignore trailing spaces: the store's name
 	// columns must not, or 'adm ' is adm (CREATE USER 'adm ' once replaced
 	// adm's rows).
@@ -376,4 +413,12 @@ func TestFenceRefusesInitDBAndLogins(t *testing.T) {
 	mgr.SetFence(nil)
 	assert.NoError(t, w.initDB("demo"))
 	e.root()
+}
+
+// dbOf is the database name of a go-sql-driver DSN.
+func dbOf(t *testing.T, dsn string) string {
+	t.Helper()
+	c, err := mysql.ParseDSN(dsn)
+	require.NoError(t, err)
+	return c.DBName
 }
