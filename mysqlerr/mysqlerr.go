@@ -20,6 +20,7 @@ const (
 	ErWrongUsage         = 1221 // ER_WRONG_USAGE
 	ErSpecificAccess     = 1227 // ER_SPECIFIC_ACCESS_DENIED_ERROR
 	ErCannotUser         = 1396 // ER_CANNOT_USER
+	ErUserIsDefiner      = 4006 // ER_CANNOT_USER_REFERENCED_AS_DEFINER
 	ErPluginNotLoaded    = 1524 // ER_PLUGIN_IS_NOT_LOADED
 	ErRoleNotGranted     = 3530 // ER_ROLE_NOT_GRANTED
 	ErPasswordFormat     = 1827 // ER_PASSWORD_FORMAT
@@ -110,6 +111,12 @@ func PluginNotLoaded(name string) *Error {
 // the accounts it failed for, already quoted.
 func CannotUser(op, who string) *Error {
 	return New(ErCannotUser, "HY000", "Operation %s failed for %s", op, who)
+}
+
+// UserIsDefiner is 4006: op would leave an object (kind: "a view", "a
+// trigger", "a stored routine") without its definer account.
+func UserIsDefiner(op, who, kind string) *Error {
+	return New(ErUserIsDefiner, "HY000", "Operation %s failed for %s as it is referenced as a definer account in %s.", op, who, kind)
 }
 
 // NonexistingGrant is 1141, a REVOKE of something never granted.

@@ -65,6 +65,25 @@ func (tx *Tx) ownDefiners() {
 	}
 }
 
+// defines reports whether a is the definer of some object, and of what
+// kind. MySQL 8.0.22+ refuses to drop such an account (4006) unless the
+// dropper has SET_USER_ID; authplug refuses it always: the object would
+// otherwise run as whichever account is created later under the name.
+func (tx *Tx) defines(a priv.Account) (kind string, ok bool) {
+	for o, d := range tx.definers {
+		if d.Account == a {
+			switch o.Kind {
+			case KindView:
+				return "a view", true
+			case KindTrigger:
+				return "a trigger", true
+			}
+			return "a stored routine", true
+		}
+	}
+	return "", false
+}
+
 // SetDefiner records o's definer, replacing any earlier record.
 func (tx *Tx) SetDefiner(o DefinedObject, d Definer) {
 	tx.ownDefiners()

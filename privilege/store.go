@@ -376,6 +376,9 @@ func (tx *Tx) DropUser(a priv.Account) error {
 	if tx.get(a) == nil {
 		return mysqlerr.CannotUser("DROP USER", a.String())
 	}
+	if kind, ok := tx.defines(a); ok {
+		return mysqlerr.UserIsDefiner("DROP USER", a.String(), kind)
+	}
 	tx.del(a)
 	for _, other := range tx.holders(a) {
 		m := tx.mutable(other)

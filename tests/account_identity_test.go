@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/authplug/authplug/mysqlerr"
+	"github.com/authplug/authplug/priv"
 )
 
 // A session belongs to the account it logged in to, not to its name: once
@@ -41,4 +42,25 @@ func TestSessionOfADroppedAccountInheritsNothing(t *testing.T) {
 			assert.NoError(t, err)
 		})
 	}
+}
+
+// An account that defines a view, trigger or routine cannot be dropped
+// (4006, as MySQL 8.0.22+ without SET_USER_ID; authplug allows no one):
+// the object would run as whichever account is created later under the
+// name. Once the object is gone, so may the account be.
+func TestDefinerAccountCannotBeDropped(t *testing.T) {
+	e := start(t, nil, "")
+	root := e.root()
+	exec(t, root,
+		"CREATE DATABASE owned", "CREATE TABLE owned.t (id INT)", "CREATE TABLE owned.loot (id INT)",
+		"CREATE USER u IDENTIFIED BY 'pw'", "GRANT ALL ON owned.* TO u")
+	u := e.conn("u", "pw", withTLS, withDB("owned"))
+	exec(t, u, "CREATE TRIGGER keep_ids AFTER INSERT ON t FOR EACH ROW INSERT INTO loot VALUES (NEW.id)")
+	u.Close()
+
+	assert.Equal(t, uint16(mysqlerr.ErUserIsDefiner), codeOf(root, "DROP USER u"))
+	_, ok := e.srv.Manager().Snapshot().User(priv.Account{User: "u", Host: "%"})
+	assert.True(t, ok, "the refused DROP USER dropped the account")
+
+	exec(t, root, "USE owned", "DROP TRIGGER keep_ids", "DROP USER u")
 }
