@@ -8,8 +8,8 @@ import (
 
 	"github.com/authplug/authplug/account"
 	"github.com/authplug/authplug/authplugin"
-	"github.com/authplug/authplug/authplugin/plugintest"
 	"github.com/authplug/authplug/mysqlerr"
+	"github.com/authplug/authplug/plugintest"
 	"github.com/authplug/authplug/priv"
 	"github.com/authplug/authplug/privilege"
 )

@@ -40,14 +40,28 @@ func (es *Extensions) DynamicPrivileges() []string {
 	return out
 }
 
-// NewManager returns a privilege manager over store that knows every
-// extension's plugins and dynamic privileges, plus what opts add.
-func (es *Extensions) NewManager(store privilege.Store, opts ...privilege.Option) (*privilege.Manager, error) {
-	all := append([]privilege.Option{
+// ManagerOptions are what a privilege manager needs to know of the
+// extensions: every extension's auth plugins (privilege.WithPlugins) and
+// dynamic privileges (privilege.WithDynamicPrivileges). A host, or a test
+// kit that must not import extension, passes them to privilege.NewManager
+// with its own options:
+//
+//	m, err := privilege.NewManager(store, es.ManagerOptions()...)
+//	k := plugintest.NewWithOptions(t, es.ManagerOptions()...)
+//
+// The slice is new on each call; appending to it is safe.
+func (es *Extensions) ManagerOptions() []privilege.Option {
+	return []privilege.Option{
 		privilege.WithPlugins(es.AuthPlugins()...),
 		privilege.WithDynamicPrivileges(es.DynamicPrivileges()...),
-	}, opts...)
-	return privilege.NewManager(store, all...)
+	}
+}
+
+// NewManager returns a privilege manager over store that knows every
+// extension's plugins and dynamic privileges (ManagerOptions), plus what
+// opts add.
+func (es *Extensions) NewManager(store privilege.Store, opts ...privilege.Option) (*privilege.Manager, error) {
+	return privilege.NewManager(store, append(es.ManagerOptions(), opts...)...)
 }
 
 // Bootstrap runs every extension's bootstrap hook in name order, stopping at

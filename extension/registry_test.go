@@ -117,6 +117,37 @@ func TestExtensionsWireIntoTheManager(t *testing.T) {
 	assert.True(t, m.IsDynamicPrivilege("z_admin"))
 }
 
+// ManagerOptions carry the extensions' plugins and dynamic privileges to a
+// manager made without extension (as plugintest makes one), and combine
+// with the caller's options.
+func TestManagerOptionsCarryPluginsAndDynamicPrivileges(t *testing.T) {
+	r := extension.NewRegistry()
+	require.NoError(t, r.Register("z", extension.WithCustomAuthPlugins(plugin("pz")), extension.WithCustomDynPrivs("z_admin")))
+	require.NoError(t, r.Register("a", extension.WithCustomAuthPlugins(plugin("pa"))))
+	es, err := r.GetExtensions()
+	require.NoError(t, err)
+
+	opts := es.ManagerOptions()
+	m, err := privilege.NewManager(privilege.NewMemStore(), append(opts, privilege.WithDynamicPrivileges("host_admin"))...)
+	require.NoError(t, err)
+	assert.NotNil(t, m.Plugin("pa"))
+	assert.NotNil(t, m.Plugin("pz"))
+	assert.NotNil(t, m.Plugin(authplugin.NativePasswordName), "built-ins stay")
+	assert.True(t, m.IsDynamicPrivilege("z_admin"))
+	assert.True(t, m.IsDynamicPrivilege("host_admin"), "the caller's options apply too")
+	assert.False(t, m.IsDynamicPrivilege("other_admin"))
+
+	// A fresh slice each call: the append above changed nothing for the
+	// next caller.
+	assert.Len(t, es.ManagerOptions(), len(opts))
+
+	// An empty set is harmless.
+	none, err := extension.NewRegistry().GetExtensions()
+	require.NoError(t, err)
+	_, err = privilege.NewManager(privilege.NewMemStore(), none.ManagerOptions()...)
+	assert.NoError(t, err)
+}
+
 func TestBootstrapRunsInOrderAndStopsAtAnError(t *testing.T) {
 	r := extension.NewRegistry()
 	var ran []string

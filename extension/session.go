@@ -2,7 +2,9 @@ package extension
 
 import (
 	"crypto/tls"
+	"fmt"
 	"log/slog"
+	"runtime/debug"
 
 	"github.com/authplug/authplug/priv"
 )
@@ -155,10 +157,14 @@ func (s *SessionExtensions) OnStmtEvent(tp StmtEventTp, info *StmtEventInfo) {
 	}
 }
 
+// guard runs f, an event handler of extension, logging a panic with its
+// stack: the event's statement or connection goes on as if the handler had
+// returned.
 func guard(extension string, f func()) {
 	defer func() {
 		if r := recover(); r != nil {
-			slog.Error("extension event handler panicked", "extension", extension, "panic", r)
+			slog.Error("extension event handler panicked", "extension", extension,
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
 	f()

@@ -336,6 +336,13 @@ func ChangeUnacknowledged() *Error {
 	return New(ErUnknownError, "HY000", "authplug: the change is saved, but some front ends have not applied it yet; see the server log")
 }
 
+// PluginFailed is 1105 for a request refused because an authentication
+// plugin or extension hook failed (it panicked): the plugin's name and the
+// panic, which may hold its secrets, are for the server's log only.
+func PluginFailed() *Error {
+	return New(ErUnknownError, "HY000", "authplug: the authentication plugin failed; see the server log")
+}
+
 // QueryInterrupted is 1317: the statement was killed (KILL QUERY) or its
 // connection closed.
 func QueryInterrupted() *Error {

@@ -58,7 +58,9 @@ func IdentifiedAs(plugin, authString string) Credential {
 }
 
 // authString is the string to store for c, as its plugin makes or accepts
-// it. A refusal is 1827 or 1819 with the plugin's reason, if it gives one.
+// it. A refusal is 1827 or 1819 with the plugin's reason, if it gives one;
+// a plugin that panics is a *panicError (1105), which Manager.Update and
+// Prepare log (logRefusal).
 func (tx *Tx) authString(c Credential) (s string, err error) {
 	if tx.plugin == nil {
 		if c.byPassword {
@@ -77,20 +79,27 @@ func (tx *Tx) authString(c Credential) (s string, err error) {
 		why := fmt.Sprintf("longer than %d bytes", MaxPasswordLen)
 		return "", &refusal{err: mysqlerr.NotValidPasswordReason(why), plugin: c.Plugin, clause: "IDENTIFIED BY", reason: why}
 	}
+	hook := "ValidateAuthString"
+	secret := ""
+	if c.byPassword {
+		hook, secret = "GenerateAuthString", c.password
+	}
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("auth plugin %q panicked: %v", c.Plugin, r)
+			s, err = "", pluginPanic(c.Plugin, hook, r, secret)
 		}
 	}()
 	if c.byPassword {
 		s, ok := p.GenerateAuthString(c.password)
 		if !ok {
+			hook = "ExplainPassword"
 			why, withheld := explain(p.ExplainPassword, c.password, true)
 			return "", &refusal{err: mysqlerr.NotValidPasswordReason(why), plugin: c.Plugin, clause: "IDENTIFIED BY", reason: why, withheld: withheld}
 		}
 		return s, nil
 	}
 	if !p.ValidateAuthString(c.authString) {
+		hook = "ExplainAuthString"
 		why, _ := explain(p.ExplainAuthString, c.authString, false)
 		return "", &refusal{err: mysqlerr.PasswordFormatReason(why), plugin: c.Plugin, clause: "IDENTIFIED AS", reason: why}
 	}
@@ -134,10 +143,15 @@ type refusal struct {
 func (r *refusal) Error() string { return r.err.Error() }
 func (r *refusal) Unwrap() error { return r.err }
 
-// logRefusal logs the refusal err carries, if any, and returns err. It is
-// for Manager.Update, which has the logger a Tx lacks; the input itself is
-// never logged.
+// logRefusal logs the refusal or plugin panic err carries, if any, and
+// returns err. It is for Manager.Update, which has the logger a Tx lacks;
+// the input itself is never logged.
 func (m *Manager) logRefusal(err error) error {
+	var pe *panicError
+	if errors.As(err, &pe) {
+		logPanic(context.Background(), m.log, pe)
+		return err
+	}
 	var r *refusal
 	if !errors.As(err, &r) {
 		return err
@@ -159,7 +173,8 @@ func (m *Manager) logRefusal(err error) error {
 // nil if current is a's password, 3891 if it is not. An account whose
 // plugin stores no password (no VerifyPassword) cannot be checked, which is
 // 1235 rather than MySQL's silent acceptance: a REPLACE that checked
-// nothing would look like one that did.
+// nothing would look like one that did. A VerifyPassword that panics is a
+// *panicError (1105), logged by Manager.Update.
 func (tx *Tx) CheckCurrentPassword(a priv.Account, current string) (err error) {
 	e := tx.get(a)
 	if e == nil {
@@ -181,7 +196,7 @@ func (tx *Tx) CheckCurrentPassword(a priv.Account, current string) (err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("auth plugin %q panicked: %v", e.user.Plugin, r)
+			err = pluginPanic(e.user.Plugin, "VerifyPassword", r, current)
 		}
 	}()
 	if !p.VerifyPassword(e.user.AuthString, current) {

@@ -42,8 +42,14 @@ func (m *Manager) makeDecoys() error {
 		if _, err := rand.Read(b); err != nil {
 			return fmt.Errorf("decoy password: %w", err)
 		}
-		if s, ok := p.GenerateAuthString(base64.RawStdEncoding.EncodeToString(b)); ok && s != "" {
-			m.decoys[name] = s
+		// A plugin that panics here gets no decoy (logged): a login
+		// refused before it is then refused at once.
+		g, err := callPlugin(m.log, "GenerateAuthString", name, func() decoyHash {
+			s, ok := p.GenerateAuthString(base64.RawStdEncoding.EncodeToString(b))
+			return decoyHash{s, ok}
+		})
+		if err == nil && g.ok && g.s != "" {
+			m.decoys[name] = g.s
 		}
 	}
 	return nil
@@ -85,5 +91,11 @@ func (m *Manager) decoy(ctx context.Context, req LoginRequest, clientPlugin stri
 	if p == nil || len(req.AuthData) > p.AuthDataLimit() {
 		return
 	}
-	_, _ = authenticate(ctx, p, req.pluginRequest("%", stored, secure))
+	_, _ = m.authenticate(ctx, p, req.pluginRequest("%", stored, secure))
+}
+
+// decoyHash is what GenerateAuthString returned for a decoy.
+type decoyHash struct {
+	s  string
+	ok bool
 }

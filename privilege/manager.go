@@ -254,9 +254,12 @@ func (m *Manager) ConnectionVerification(ctx context.Context, req LoginRequest) 
 	if err := ctx.Err(); err != nil {
 		return deny("login deadline passed", err)
 	}
-	state, err := authenticate(ctx, p, req.pluginRequest(u.Account.Host, u.AuthString, secure))
+	state, err := m.authenticate(ctx, p, req.pluginRequest(u.Account.Host, u.AuthString, secure))
 	if err != nil {
 		m.lockout.failed(u, now)
+		if _, ok := err.(*panicError); ok {
+			return deny("auth plugin panicked", nil) // logged with its stack
+		}
 		return deny("authentication failed", err)
 	}
 	m.lockout.succeeded(u)
@@ -282,7 +285,14 @@ func (m *Manager) ConnectionVerification(ctx context.Context, req LoginRequest) 
 	}
 	roles := e.defaultRoles
 	if ra, ok := state.(authplugin.RoleActivator); ok {
-		roles = ra.ActivateRoles(sortedKeys(e.roles), slices.Clone(e.defaultRoles))
+		// A panic refuses the login: the default roles may be more than
+		// the plugin meant the session to have.
+		roles, err = callPlugin(m.log, "ActivateRoles", p.Name, func() []priv.Account {
+			return ra.ActivateRoles(sortedKeys(e.roles), slices.Clone(e.defaultRoles))
+		})
+		if err != nil {
+			return deny("auth plugin panicked", nil)
+		}
 	}
 	s.loginIdent.roles = grantedOnly(e, roles)
 	s.ident.Store(&s.loginIdent)
@@ -355,11 +365,13 @@ func (e *LoginError) Error() string { return e.public.Error() }
 func (e *LoginError) Unwrap() error { return e.public }
 
 // authenticate calls the plugin, turning a panic on hostile input into a
-// refused login.
-func authenticate(ctx context.Context, p *authplugin.AuthPlugin, req authplugin.AuthenticateRequest) (state any, err error) {
+// refused login: a *panicError, logged here with its stack.
+func (m *Manager) authenticate(ctx context.Context, p *authplugin.AuthPlugin, req authplugin.AuthenticateRequest) (state any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("auth plugin %q panicked: %v", p.Name, r)
+			pe := pluginPanic(p.Name, "AuthenticateUser", r, string(req.InputPwd))
+			logPanic(ctx, m.log, pe)
+			state, err = nil, pe
 		}
 	}()
 	return p.AuthenticateUser(ctx, req)

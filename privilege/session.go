@@ -160,8 +160,14 @@ func (s *Session) RequestVerification(db, table, column string, p priv.Mask) err
 		}
 	}
 	db, table, column = strings.ToLower(db), strings.ToLower(table), strings.ToLower(column)
-	if v.grants.allows(db, table, column, p) && s.pluginAllows(v, db, table, column, p) {
-		return nil
+	if v.grants.allows(db, table, column, p) {
+		ok, err := s.pluginAllows(v, db, table, column, p)
+		if ok {
+			return nil
+		}
+		if err != nil {
+			return err // the plugin panicked: refused, with 1105
+		}
 	}
 	if v.proxyLost {
 		return mysqlerr.SpecificAccessDenied("PROXY")
@@ -173,7 +179,8 @@ func (s *Session) RequestVerification(db, table, column string, p priv.Mask) err
 // account, which needs no privilege: the session's plugin decides, through
 // its state's authplugin.SelfServiceGate, and allows when it has none. A
 // refusal that is not a MySQL error is answered with 1227 naming CREATE
-// USER, the privilege that would allow the change on any account.
+// USER, the privilege that would allow the change on any account; a gate
+// that panics refuses, with 1105.
 func (s *Session) RequestSelfChange(change authplugin.SelfChange) error {
 	if err := s.Validate(); err != nil {
 		return err
@@ -182,7 +189,7 @@ func (s *Session) RequestSelfChange(change authplugin.SelfChange) error {
 	if !ok {
 		return nil
 	}
-	err := g.AllowSelfChange(change)
+	err := s.allowSelfChange(g, change)
 	if err == nil {
 		return nil
 	}
@@ -196,9 +203,9 @@ func (s *Session) RequestSelfChange(change authplugin.SelfChange) error {
 // Validate is the refusal of a session that may no longer be used: its
 // account dropped or renamed since it logged in (1045, even when an account
 // of the same name exists again), or its plugin's refusal (its state's
-// authplugin.SessionValidator: a token past its expiry); nil while it is
-// valid. Every check asks it; a host asks it before commands
-// that need no check.
+// authplugin.SessionValidator: a token past its expiry; 1105 if it
+// panics); nil while it is valid. Every check asks it; a host asks it
+// before commands that need no check.
 func (s *Session) Validate() error { return s.validate(s.current()) }
 
 // validate is Validate on the view a check already holds.
@@ -207,7 +214,7 @@ func (s *Session) validate(v *view) error {
 		return s.gone()
 	}
 	if s.validator != nil {
-		return s.validator.ValidateSession()
+		return s.validateState()
 	}
 	return nil
 }
@@ -226,9 +233,14 @@ func (s *Session) ActingAllowed() error {
 	return nil
 }
 
-func (s *Session) pluginAllows(v *view, db, table, column string, p priv.Mask) bool {
+// pluginAllows asks the session's plugin's VerifyPrivilege, if it has
+// one; a panic is a refusal, with a non-nil err (pluginguard.go).
+func (s *Session) pluginAllows(v *view, db, table, column string, p priv.Mask) (ok bool, err error) {
 	f := s.plugin.VerifyPrivilege
-	return f == nil || f(authplugin.AuthorizeRequest{
+	if f == nil {
+		return true, nil
+	}
+	return s.verify("VerifyPrivilege", f, &authplugin.AuthorizeRequest{
 		User: s.user, Host: s.host, DB: db, Table: table, Column: column, Priv: p,
 		ConnState: s.connState, ActiveRoles: v.ident.roles, SessionState: s.state,
 	})
@@ -255,7 +267,8 @@ func (s *Session) HasAnyPrivilege(db, table string) bool {
 func (s *Session) HasColumnGrants() bool { return len(s.current().grants.column) > 0 }
 
 // RequestDynamicVerification checks a dynamic privilege (WITH GRANT OPTION
-// when withGrant), stored grants first, then the plugin.
+// when withGrant), stored grants first, then the plugin; a plugin that
+// panics refuses, with 1105.
 func (s *Session) RequestDynamicVerification(name string, withGrant bool) error {
 	v := s.current()
 	if err := s.validate(v); err != nil {
@@ -267,11 +280,18 @@ func (s *Session) RequestDynamicVerification(name string, withGrant bool) error 
 	}
 	if s.m.dynamic[name] && v.grants.allowsDynamic(name, withGrant) {
 		f := s.plugin.VerifyDynamicPrivilege
-		if f == nil || f(authplugin.AuthorizeRequest{
+		if f == nil {
+			return nil
+		}
+		ok, err := s.verify("VerifyDynamicPrivilege", f, &authplugin.AuthorizeRequest{
 			User: s.user, Host: s.host, PrivName: name, WithGrant: withGrant,
 			ConnState: s.connState, ActiveRoles: v.ident.roles, SessionState: s.state,
-		}) {
+		})
+		if ok {
 			return nil
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return mysqlerr.SpecificAccessDenied(name)

@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/authplug/authplug/authplugin/plugintest"
 	"github.com/authplug/authplug/mysqlerr"
+	"github.com/authplug/authplug/plugintest"
 	"github.com/authplug/authplug/privilege"
 )
 

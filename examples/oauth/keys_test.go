@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/authplug/authplug/authplugin/plugintest"
 	"github.com/authplug/authplug/mysqlerr"
+	"github.com/authplug/authplug/plugintest"
 )
 
 func writeJWKS(t *testing.T, path string, signers ...signer) {

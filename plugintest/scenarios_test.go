@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authplug/authplug/authplugin"
-	"github.com/authplug/authplug/authplugin/plugintest"
 	"github.com/authplug/authplug/extension"
 	"github.com/authplug/authplug/mysqlerr"
+	"github.com/authplug/authplug/plugintest"
 	"github.com/authplug/authplug/priv"
 	"github.com/authplug/authplug/privilege"
 )
@@ -317,7 +317,7 @@ func TestTwoExtensionsWithPluginsBothWork(t *testing.T) {
 	es, err := reg.GetExtensions()
 	require.NoError(t, err)
 
-	k := plugintest.NewFromExtensions(t, es)
+	k := plugintest.NewWithOptions(t, es.ManagerOptions()...)
 	k.Must(func(tx *privilege.Tx) error {
 		if err := tx.CreateUser(alice, privilege.IdentifiedBy("plugin_one", "a")); err != nil {
 			return err

@@ -7,6 +7,11 @@
 //		return tx.CreateUser(plugintest.Account("alice"), privilege.IdentifiedBy("my_plugin", "s3cret"))
 //	})
 //	s, err := k.Login("alice", plugintest.Password("s3cret"))
+//
+// It sits beside the server, above the core it drives, and imports nothing
+// above privilege (authplugin, priv and privilege only), so a plugin's tests
+// need neither the extension registry nor a server. A Kit over a set of
+// extensions takes their options: NewWithOptions(t, es.ManagerOptions()...).
 package plugintest
 
 import (
@@ -22,7 +27,6 @@ import (
 	"testing"
 
 	"github.com/authplug/authplug/authplugin"
-	"github.com/authplug/authplug/extension"
 	"github.com/authplug/authplug/priv"
 	"github.com/authplug/authplug/privilege"
 )
@@ -58,35 +62,26 @@ func (k *Kit) Logs() string {
 	return k.logs.buf.String()
 }
 
-func newKit(t testing.TB, newManager func(privilege.Store, ...privilege.Option) (*privilege.Manager, error), opts []privilege.Option) *Kit {
-	t.Helper()
-	l := &logs{t: t}
-	store := privilege.NewMemStore()
-	all := append([]privilege.Option{privilege.WithLogger(slog.New(slog.NewTextHandler(l, nil)))}, opts...)
-	m, err := newManager(store, all...)
-	if err != nil {
-		t.Fatalf("plugintest: %v", err)
-	}
-	return &Kit{t: t, logs: l, Store: store, Manager: m}
-}
-
 // New returns a Kit with plugins loaded beside the built-in ones.
 func New(t testing.TB, plugins ...*authplugin.AuthPlugin) *Kit {
 	t.Helper()
 	return NewWithOptions(t, privilege.WithPlugins(plugins...))
 }
 
-// NewFromExtensions returns a Kit with every plugin and dynamic privilege of
-// the set-up extensions es.
-func NewFromExtensions(t testing.TB, es *extension.Extensions, opts ...privilege.Option) *Kit {
-	t.Helper()
-	return newKit(t, es.NewManager, opts)
-}
-
-// NewWithOptions returns a Kit whose manager takes opts.
+// NewWithOptions returns a Kit whose manager takes opts. For the plugins
+// and dynamic privileges of a set of extensions, pass their options:
+//
+//	k := plugintest.NewWithOptions(t, es.ManagerOptions()...)
 func NewWithOptions(t testing.TB, opts ...privilege.Option) *Kit {
 	t.Helper()
-	return newKit(t, privilege.NewManager, opts)
+	l := &logs{t: t}
+	store := privilege.NewMemStore()
+	all := append([]privilege.Option{privilege.WithLogger(slog.New(slog.NewTextHandler(l, nil)))}, opts...)
+	m, err := privilege.NewManager(store, all...)
+	if err != nil {
+		t.Fatalf("plugintest: %v", err)
+	}
+	return &Kit{t: t, logs: l, Store: store, Manager: m}
 }
 
 // Account is user@'%'.
