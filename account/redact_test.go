@@ -133,7 +133,7 @@ func FuzzRedact(f *testing.F) {
 			for _, x := range secrets {
 				inSecrets += strings.Count(x, s)
 			}
-			if strings.Count(out, s) > strings.Count(q, s)-inSecrets {
+			if n := strings.Count(out, s); n > 0 && n > strings.Count(q, s)-inSecrets {
 				t.Fatalf("Redact(%q) = %q holds %q", q, out, s)
 			}
 		}
