@@ -73,6 +73,23 @@ func (s *Statement) IsRandom(authString string) bool {
 	return s != nil && s.random != "" && authString == s.random
 }
 
+// parseOne parses exactly one statement with TiDB's parser. Its value
+// expressions (the test_driver package) panic on some literals, a number of
+// more digits than their decimal holds: a statement it cannot take is not
+// one, never a dropped connection.
+func parseOne(sql string) (node ast.StmtNode, ok bool) {
+	defer func() {
+		if recover() != nil {
+			node, ok = nil, false
+		}
+	}()
+	stmts, _, err := parser.New().Parse(sql, "", "")
+	if err != nil || len(stmts) != 1 {
+		return nil, false
+	}
+	return stmts[0], true
+}
+
 // Parse parses one account statement. Errors are MySQL's syntax error,
 // whose text never holds a secret of the statement.
 func Parse(query string) (*Statement, error) {
@@ -83,11 +100,11 @@ func Parse(query string) (*Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	stmts, _, err := parser.New().Parse(rewritten, "", "")
-	if err != nil || len(stmts) != 1 {
+	node, ok := parseOne(rewritten)
+	if !ok {
 		return nil, syntaxError(query)
 	}
-	st.Node = stmts[0]
+	st.Node = node
 	if st.RevokeProxy {
 		g, ok := st.Node.(*ast.GrantProxyStmt)
 		if !ok || g.WithGrant {

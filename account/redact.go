@@ -3,7 +3,6 @@ package account
 import (
 	"strings"
 
-	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 )
 
@@ -54,11 +53,11 @@ func parseForRedaction(query string) (ast.StmtNode, *Statement) {
 	if err != nil {
 		return nil, nil
 	}
-	stmts, _, err := parser.New().Parse(rewritten, "", "")
-	if err != nil || len(stmts) != 1 {
+	node, ok := parseOne(rewritten)
+	if !ok {
 		return nil, nil
 	}
-	return stmts[0], st
+	return node, st
 }
 
 // blankSecrets replaces every string or hex literal that follows BY, AS,
