@@ -308,11 +308,11 @@ func newAccountID() int64 {
 // reading the row must agree on it, or each would end the account's
 // sessions on the next change another one makes.
 func (tx *Tx) savedID(u User) int64 {
-	switch {
-	case u.ID != 0:
+	if u.ID != 0 {
 		return u.ID
-	case tx.base.entry(u.Account) != nil:
-		return tx.base.entry(u.Account).user.ID
+	}
+	if e := tx.base.entry(u.Account); e != nil {
+		return e.user.ID
 	}
 	h := fnv.New64a()
 	h.Write([]byte(u.Account.User))
