@@ -36,7 +36,7 @@ func scoped() *authplugin.AuthPlugin {
 		Name:                     scopedPlugin,
 		RequiredClientSidePlugin: authplugin.ClearPasswordName,
 		AuthenticateUser: func(_ context.Context, req authplugin.AuthenticateRequest) (any, error) {
-			if "token:"+string(req.InputPwd) != req.StoredPwd {
+			if "token:"+string(req.InputAuthString) != req.StoredAuthString {
 				return nil, authplugin.ErrWrongPassword
 			}
 			return scopedState{}, nil

@@ -125,14 +125,14 @@ func sha2Verify(stored, password string) bool {
 }
 
 func (c *sha2Cache) authenticate(ctx context.Context, req AuthenticateRequest) error {
-	if req.StoredPwd == "" {
+	if req.StoredAuthString == "" {
 		// An account without a password: MySQL's client sends nothing.
-		if len(req.InputPwd) == 0 {
+		if len(req.InputAuthString) == 0 {
 			return nil
 		}
 		return ErrWrongPassword
 	}
-	if len(req.InputPwd) == 0 {
+	if len(req.InputAuthString) == 0 {
 		return ErrWrongPassword
 	}
 	// The fast path first: a cached string was parsed when a full
@@ -140,13 +140,13 @@ func (c *sha2Cache) authenticate(ctx context.Context, req AuthenticateRequest) e
 	// scramble that does not match goes on to full authentication, as in
 	// MySQL 8, exactly as a cache miss does: refusing at once would tell a
 	// client which accounts have logged in since the server started.
-	if stage2, ok := c.get(req.StoredPwd); ok && sha2FastMatch(stage2, req.Salt, req.InputPwd) {
+	if stage2, ok := c.get(req.StoredAuthString); ok && sha2FastMatch(stage2, req.Salt, req.InputAuthString) {
 		if req.AuthConn != nil {
 			return req.AuthConn.WriteAuthMoreData(ctx, []byte{fastAuthSuccess})
 		}
 		return nil
 	}
-	rounds, salt, _, err := sha2Parse(req.StoredPwd)
+	rounds, salt, _, err := sha2Parse(req.StoredAuthString)
 	if err != nil {
 		return fmt.Errorf("stored caching_sha2_password hash: %w", err)
 	}
@@ -166,7 +166,7 @@ func (c *sha2Cache) authenticate(ctx context.Context, req AuthenticateRequest) e
 	if err != nil {
 		return err
 	}
-	want := req.StoredPwd[len(req.StoredPwd)-sha2HashLen:]
+	want := req.StoredAuthString[len(req.StoredAuthString)-sha2HashLen:]
 	got, err := sha256CryptCtx(ctx, pw, salt, rounds)
 	if err != nil {
 		return fmt.Errorf("caching_sha2_password full authentication: %w", err)
@@ -175,7 +175,7 @@ func (c *sha2Cache) authenticate(ctx context.Context, req AuthenticateRequest) e
 		return ErrWrongPassword
 	}
 	stage1 := sha256.Sum256(pw)
-	c.put(req.StoredPwd, sha256.Sum256(stage1[:]))
+	c.put(req.StoredAuthString, sha256.Sum256(stage1[:]))
 	return nil
 }
 

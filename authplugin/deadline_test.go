@@ -30,7 +30,7 @@ func TestPasswordPluginsStopAtTheDeadline(t *testing.T) {
 	// Over TLS the password comes in clear, so the plugin goes straight to
 	// hashing it.
 	_, err := SHA256Password().AuthenticateUser(expired, AuthenticateRequest{
-		User: "u", StoredPwd: stored, InputPwd: []byte("secret\x00"), SecureTransport: true,
+		User: "u", StoredAuthString: stored, InputAuthString: []byte("secret\x00"), SecureTransport: true,
 	})
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.NotErrorIs(t, err, ErrWrongPassword)

@@ -78,17 +78,17 @@ func nativeVerify(stored, password string) bool {
 }
 
 func nativeAuthenticate(_ context.Context, req AuthenticateRequest) (any, error) {
-	if req.StoredPwd == "" {
-		if len(req.InputPwd) == 0 {
+	if req.StoredAuthString == "" {
+		if len(req.InputAuthString) == 0 {
 			return nil, nil
 		}
 		return nil, ErrWrongPassword
 	}
-	stage2, err := nativeStage2(req.StoredPwd)
+	stage2, err := nativeStage2(req.StoredAuthString)
 	if err != nil {
 		return nil, fmt.Errorf("stored %s hash is malformed: %w", NativePasswordName, err)
 	}
-	if len(req.InputPwd) != sha1.Size || len(req.Salt) < 20 {
+	if len(req.InputAuthString) != sha1.Size || len(req.Salt) < 20 {
 		return nil, ErrWrongPassword
 	}
 	// SHA1(salt + stage2), hashed from the stack: a login allocates nothing
@@ -99,7 +99,7 @@ func nativeAuthenticate(_ context.Context, req AuthenticateRequest) (any, error)
 	mix := sha1.Sum(in[:])
 	var stage1 [sha1.Size]byte
 	for i := range stage1 {
-		stage1[i] = req.InputPwd[i] ^ mix[i]
+		stage1[i] = req.InputAuthString[i] ^ mix[i]
 	}
 	got := sha1.Sum(stage1[:])
 	if subtle.ConstantTimeCompare(got[:], stage2[:]) != 1 {

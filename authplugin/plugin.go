@@ -19,7 +19,7 @@
 //   - VerifyPassword checks a cleartext password against a stored string,
 //     for ALTER USER ... REPLACE; only plugins that store a password hash
 //     can set it.
-//   - MaxAuthDataLen bounds the client's first response (InputPwd): a
+//   - MaxAuthDataLen bounds the client's first response (InputAuthString): a
 //     longer one is refused with the usual 1045 before the plugin is
 //     called. 0 means DefaultMaxAuthDataLen (16 KiB, room for a signed
 //     token). caching_sha2_password and sha256_password set MaxPasswordLen
@@ -96,7 +96,7 @@ type AuthPlugin struct {
 	// Optional.
 	VerifyDynamicPrivilege func(req AuthorizeRequest) bool
 
-	// MaxAuthDataLen is the longest first response (InputPwd) the plugin
+	// MaxAuthDataLen is the longest first response (InputAuthString) the plugin
 	// is given; a longer one is refused before AuthenticateUser. Optional:
 	// 0 means DefaultMaxAuthDataLen.
 	MaxAuthDataLen int
@@ -160,13 +160,14 @@ type AuthConn interface {
 type AuthenticateRequest struct {
 	// User is the user name the client sent (USER()).
 	User string
-	// Host is the host part of the account the login matched, e.g. "%".
-	Host string
-	// StoredPwd is the account's stored authentication string.
-	StoredPwd string
-	// InputPwd is the client's response for this plugin's client side: a
+	// AccountHost is the host part of the account the login matched, e.g.
+	// "%": the account's pattern, not the client's address (see RemoteAddr).
+	AccountHost string
+	// StoredAuthString is the account's stored authentication string.
+	StoredAuthString string
+	// InputAuthString is the client's response for this plugin's client side: a
 	// scramble, or the cleartext password or token for mysql_clear_password.
-	InputPwd []byte
+	InputAuthString []byte
 	// Salt is the 20-byte nonce sent to the client in the handshake.
 	Salt []byte
 	// ConnState is the TLS state, nil on a connection without TLS.
@@ -184,9 +185,11 @@ type AuthenticateRequest struct {
 // AuthorizeRequest is one privilege check for a session authenticated by the
 // plugin.
 type AuthorizeRequest struct {
-	// User and Host are the session's login user and client host.
+	// User is the session's login user name.
 	User string
-	Host string
+	// ClientHost is the host the session connected from (its address or
+	// "localhost"), not the account's host pattern.
+	ClientHost string
 	// DB, Table and Column name the object; empty for a wider level.
 	DB     string
 	Table  string

@@ -31,7 +31,7 @@ func TestCachingSHA2FullAuthAgainstMySQLHash(t *testing.T) {
 	run := func(pw string, secure bool) error {
 		conn := &fakeConn{reply: append([]byte(pw), 0)}
 		_, err := p.AuthenticateUser(context.Background(), AuthenticateRequest{
-			User: "u", StoredPwd: foobarSHA2, InputPwd: make([]byte, 32), Salt: make([]byte, 20),
+			User: "u", StoredAuthString: foobarSHA2, InputAuthString: make([]byte, 32), Salt: make([]byte, 20),
 			SecureTransport: secure, AuthConn: conn,
 		})
 		return err
@@ -123,10 +123,10 @@ func TestNativeRejectsMalformedInput(t *testing.T) {
 	p := NativePassword()
 	stored, _ := p.GenerateAuthString("pw")
 	for _, in := range [][]byte{nil, {1}, make([]byte, 19), make([]byte, 21), make([]byte, 20)} {
-		_, err := p.AuthenticateUser(context.Background(), AuthenticateRequest{StoredPwd: stored, InputPwd: in, Salt: make([]byte, 20)})
+		_, err := p.AuthenticateUser(context.Background(), AuthenticateRequest{StoredAuthString: stored, InputAuthString: in, Salt: make([]byte, 20)})
 		assert.ErrorIs(t, err, ErrWrongPassword, "input of %d bytes", len(in))
 	}
-	_, err := p.AuthenticateUser(context.Background(), AuthenticateRequest{StoredPwd: stored, InputPwd: make([]byte, 20), Salt: nil})
+	_, err := p.AuthenticateUser(context.Background(), AuthenticateRequest{StoredAuthString: stored, InputAuthString: make([]byte, 20), Salt: nil})
 	assert.ErrorIs(t, err, ErrWrongPassword, "a missing salt must not panic")
 }
 

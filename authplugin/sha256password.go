@@ -46,21 +46,21 @@ func SHA256Password(opts ...PasswordOption) *AuthPlugin {
 
 func sha256Authenticate(ctx context.Context, key *rsaKey, req AuthenticateRequest) error {
 	// A client without a password sends one NUL (or nothing).
-	if len(req.InputPwd) == 0 || (len(req.InputPwd) == 1 && req.InputPwd[0] == 0) {
-		if req.StoredPwd == "" {
+	if len(req.InputAuthString) == 0 || (len(req.InputAuthString) == 1 && req.InputAuthString[0] == 0) {
+		if req.StoredAuthString == "" {
 			return nil
 		}
 		return ErrWrongPassword
 	}
-	salt, hash, err := sha256Parse(req.StoredPwd)
-	if err != nil && req.StoredPwd != "" {
+	salt, hash, err := sha256Parse(req.StoredAuthString)
+	if err != nil && req.StoredAuthString != "" {
 		return fmt.Errorf("stored %s hash: %w", SHA256PasswordName, err)
 	}
-	pw, err := key.fullAuthPassword(ctx, req, req.InputPwd, sha256AskPublicKey)
+	pw, err := key.fullAuthPassword(ctx, req, req.InputAuthString, sha256AskPublicKey)
 	if err != nil {
 		return err
 	}
-	if req.StoredPwd == "" {
+	if req.StoredAuthString == "" {
 		return ErrWrongPassword // a password for an account without one
 	}
 	got, err := sha256CryptCtx(ctx, pw, salt, sha256Rounds)

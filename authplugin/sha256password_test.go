@@ -38,7 +38,7 @@ func TestPasswordsOverTheCapAreRefused(t *testing.T) {
 	}
 	// Full authentication over TLS: refused before hashing.
 	_, err := CachingSHA2Password().AuthenticateUser(t.Context(), AuthenticateRequest{
-		StoredPwd: foobarSHA2, InputPwd: make([]byte, 32), Salt: make([]byte, 20), SecureTransport: true,
+		StoredAuthString: foobarSHA2, InputAuthString: make([]byte, 32), Salt: make([]byte, 20), SecureTransport: true,
 		AuthConn: &fakeConn{reply: append([]byte(long), 0)},
 	})
 	assert.ErrorIs(t, err, errPasswordTooBig)

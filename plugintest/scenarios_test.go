@@ -39,7 +39,7 @@ func (r *recorder) plugin(name string) *authplugin.AuthPlugin {
 			defer r.mu.Unlock()
 			r.auth++
 			r.lastAuth = req
-			if prefix+string(req.InputPwd) != req.StoredPwd {
+			if prefix+string(req.InputAuthString) != req.StoredAuthString {
 				return nil, authplugin.ErrWrongPassword
 			}
 			return "state-of-" + req.User, nil
@@ -126,8 +126,8 @@ func TestLoginCallsAuthenticateUser(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, r.counts()[0])
 	assert.Equal(t, "alice", r.lastAuth.User)
-	assert.Equal(t, "%", r.lastAuth.Host)
-	assert.Equal(t, prefix+"pw", r.lastAuth.StoredPwd)
+	assert.Equal(t, "%", r.lastAuth.AccountHost)
+	assert.Equal(t, prefix+"pw", r.lastAuth.StoredAuthString)
 	assert.Len(t, r.lastAuth.Salt, 20)
 	assert.True(t, r.lastAuth.SecureTransport)
 	assert.Equal(t, "state-of-alice", s.State(), "AuthenticateUser's state is kept with the session")

@@ -341,15 +341,15 @@ func (m *Manager) admit(e *entry, req LoginRequest, secure bool, now time.Time) 
 // string of the account matched (host is its host pattern), or a decoy's.
 func (req LoginRequest) pluginRequest(host, stored string, secure bool) authplugin.AuthenticateRequest {
 	return authplugin.AuthenticateRequest{
-		User:            req.User,
-		Host:            host,
-		StoredPwd:       stored,
-		InputPwd:        req.AuthData,
-		Salt:            req.Salt,
-		ConnState:       req.ConnState,
-		SecureTransport: secure,
-		RemoteAddr:      req.RemoteAddr,
-		AuthConn:        req.AuthConn,
+		User:             req.User,
+		AccountHost:      host,
+		StoredAuthString: stored,
+		InputAuthString:  req.AuthData,
+		Salt:             req.Salt,
+		ConnState:        req.ConnState,
+		SecureTransport:  secure,
+		RemoteAddr:       req.RemoteAddr,
+		AuthConn:         req.AuthConn,
 	}
 }
 
@@ -369,7 +369,7 @@ func (e *LoginError) Unwrap() error { return e.public }
 func (m *Manager) authenticate(ctx context.Context, p *authplugin.AuthPlugin, req authplugin.AuthenticateRequest) (state any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			pe := pluginPanic(p.Name, "AuthenticateUser", r, string(req.InputPwd))
+			pe := pluginPanic(p.Name, "AuthenticateUser", r, string(req.InputAuthString))
 			logPanic(ctx, m.log, pe)
 			state, err = nil, pe
 		}

@@ -73,7 +73,7 @@ func boomPlugin() *authplugin.AuthPlugin {
 		Name:                     "boom",
 		RequiredClientSidePlugin: authplugin.ClearPasswordName,
 		AuthenticateUser: func(_ context.Context, req authplugin.AuthenticateRequest) (any, error) {
-			switch in := string(req.InputPwd); in {
+			switch in := string(req.InputAuthString); in {
 			case "panic-secret-token":
 				panic("authenticate boom: " + in)
 			case "wrong":

@@ -84,8 +84,8 @@ func (s *Session) current() *view {
 // User is the user name the client logged in with (USER()).
 func (s *Session) User() string { return s.user }
 
-// Host is the client's host as messages show it.
-func (s *Session) Host() string { return s.host }
+// ClientHost is the client's host as messages show it.
+func (s *Session) ClientHost() string { return s.host }
 
 // AuthenticatedAccount is the account the login matched.
 func (s *Session) AuthenticatedAccount() priv.Account { return s.account }
@@ -241,7 +241,7 @@ func (s *Session) pluginAllows(v *view, db, table, column string, p priv.Mask) (
 		return true, nil
 	}
 	return s.verify("VerifyPrivilege", f, &authplugin.AuthorizeRequest{
-		User: s.user, Host: s.host, DB: db, Table: table, Column: column, Priv: p,
+		User: s.user, ClientHost: s.host, DB: db, Table: table, Column: column, Priv: p,
 		ConnState: s.connState, ActiveRoles: v.ident.roles, SessionState: s.state,
 	})
 }
@@ -284,7 +284,7 @@ func (s *Session) RequestDynamicVerification(name string, withGrant bool) error 
 			return nil
 		}
 		ok, err := s.verify("VerifyDynamicPrivilege", f, &authplugin.AuthorizeRequest{
-			User: s.user, Host: s.host, PrivName: name, WithGrant: withGrant,
+			User: s.user, ClientHost: s.host, PrivName: name, WithGrant: withGrant,
 			ConnState: s.connState, ActiveRoles: v.ident.roles, SessionState: s.state,
 		})
 		if ok {

@@ -163,7 +163,7 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 	cn := m.s.newConn(c, sess)
 	cn.release = release
 	m.s.sessions.Store(c.ConnectionID, cn)
-	return sql.MysqlConnectionUser{User: user, Host: sess.Host()}, nil
+	return sql.MysqlConnectionUser{User: user, Host: sess.ClientHost()}, nil
 }
 
 // loginContext is the context of a login's work, which ends at the

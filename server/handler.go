@@ -67,7 +67,7 @@ func (h *handler) ConnectionClosed(c *mysql.Conn) {
 		}
 		if cn.events.HasConnEventHandlers() {
 			i := info()
-			i.ClientHost, i.Account = cn.sess.Host(), cn.sess.AuthenticatedAccount()
+			i.ClientHost, i.Account = cn.sess.ClientHost(), cn.sess.AuthenticatedAccount()
 			cn.events.OnConnectionEvent(extension.ConnDisconnected, i)
 		}
 		return
@@ -97,7 +97,7 @@ func (h *handler) ComResetConnection(c *mysql.Conn) error {
 			_ = cn.sess.SetActiveRoles(nil)
 		}
 		cn.events.OnConnectionEvent(extension.ConnReset, &extension.ConnEventInfo{
-			ConnectionID: uint64(c.ConnectionID), User: cn.sess.User(), ClientHost: cn.sess.Host(),
+			ConnectionID: uint64(c.ConnectionID), User: cn.sess.User(), ClientHost: cn.sess.ClientHost(),
 			Account: cn.sess.AuthenticatedAccount(), RemoteAddr: c.RemoteAddr().String(),
 		})
 	}
@@ -195,7 +195,7 @@ func (h *handler) initDB(c *mysql.Conn, cn *conn, db string) error {
 		return err
 	}
 	if db != "" && !isInfoSchema(db) && !cn.sess.HasAnyPrivilege(db, "") {
-		return mysqlerr.DBAccessDenied(cn.sess.User(), cn.sess.Host(), db)
+		return mysqlerr.DBAccessDenied(cn.sess.User(), cn.sess.ClientHost(), db)
 	}
 	return h.Handler.ComInitDB(c, db)
 }
@@ -442,7 +442,7 @@ func (h *handler) emit(st *stmtAudit, c *mysql.Conn, text string, affected uint6
 	st.cn.events.OnStmtEvent(tp, &extension.StmtEventInfo{
 		ConnectionID:     uint64(c.ConnectionID),
 		User:             sess.User(),
-		ClientHost:       sess.Host(),
+		ClientHost:       sess.ClientHost(),
 		Account:          st.account,
 		EffectiveAccount: st.effective,
 		ActiveRoles:      st.roles,

@@ -693,7 +693,7 @@ func (v *viewer) showDenied(command string, ctx *sql.Context, child sql.Node, ta
 		a := v.sess.Account()
 		user, host = a.User, a.Host
 		if _, acting := v.sess.Impersonating(); !acting {
-			user, host = v.sess.User(), v.sess.Host()
+			user, host = v.sess.User(), v.sess.ClientHost()
 		}
 	}
 	return mysqlerr.TableAccessDenied(command, user, host, table)

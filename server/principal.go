@@ -43,7 +43,7 @@ func (p sessionPrincipal) named() priv.Account {
 	if a, ok := p.sess.Impersonating(); ok {
 		return a
 	}
-	return priv.Account{User: p.sess.User(), Host: p.sess.Host()}
+	return priv.Account{User: p.sess.User(), Host: p.sess.ClientHost()}
 }
 
 // definerPrincipal is a trigger's or routine's definer: its stored grants

@@ -554,7 +554,7 @@ func (s *Server) connEvent(c *mysql.Conn, user string, events *extension.Session
 	tp := extension.ConnHandshakeRejected
 	if sess != nil {
 		tp = extension.ConnHandshakeAccepted
-		info.ClientHost, info.Account = sess.Host(), sess.AuthenticatedAccount()
+		info.ClientHost, info.Account = sess.ClientHost(), sess.AuthenticatedAccount()
 		info.Plugin, info.PluginState, info.ConnState = sess.Plugin().Name, sess.State(), sess.ConnState()
 	}
 	events.OnConnectionEvent(tp, info)

@@ -35,7 +35,7 @@ func (p *tokenPlugin) plugin() *authplugin.AuthPlugin {
 		RequiredClientSidePlugin: authplugin.ClearPasswordName,
 		AuthenticateUser: func(_ context.Context, req authplugin.AuthenticateRequest) (any, error) {
 			p.auth.Add(1)
-			if "token:"+string(req.InputPwd) != req.StoredPwd {
+			if "token:"+string(req.InputAuthString) != req.StoredAuthString {
 				return nil, authplugin.ErrWrongPassword
 			}
 			return "session-of-" + req.User, nil

@@ -451,8 +451,8 @@ func (scopePlugin) plugin() *authplugin.AuthPlugin {
 		Name:                     scopePluginName,
 		RequiredClientSidePlugin: authplugin.ClearPasswordName,
 		AuthenticateUser: func(_ context.Context, req authplugin.AuthenticateRequest) (any, error) {
-			target, pw, ok := strings.Cut(strings.TrimPrefix(req.StoredPwd, "scope:"), ":")
-			if !ok || pw != string(req.InputPwd) {
+			target, pw, ok := strings.Cut(strings.TrimPrefix(req.StoredAuthString, "scope:"), ":")
+			if !ok || pw != string(req.InputAuthString) {
 				return nil, authplugin.ErrWrongPassword
 			}
 			return target, nil

@@ -29,7 +29,7 @@ func TestPluginPanicKeepsTheConnection(t *testing.T) {
 		Name:                     "boom_token",
 		RequiredClientSidePlugin: authplugin.ClearPasswordName,
 		AuthenticateUser: func(_ context.Context, req authplugin.AuthenticateRequest) (any, error) {
-			if string(req.InputPwd) == "panic-token" {
+			if string(req.InputAuthString) == "panic-token" {
 				panic("authenticate boom")
 			}
 			return nil, nil

@@ -174,11 +174,11 @@ func (p *plugin) authenticate(ctx context.Context, req authplugin.AuthenticateRe
 	if !req.SecureTransport {
 		return nil, authplugin.ErrInsecureTransport
 	}
-	b, err := ParseBinding(req.StoredPwd)
+	b, err := ParseBinding(req.StoredAuthString)
 	if err != nil {
 		return nil, fmt.Errorf("oauth: account binding: %w", err)
 	}
-	claims, err := p.v.verify(p.cfg.Keys.KeyfuncCtx(ctx), req.InputPwd, req.User, b)
+	claims, err := p.v.verify(p.cfg.Keys.KeyfuncCtx(ctx), req.InputAuthString, req.User, b)
 	if err != nil {
 		return nil, err
 	}
