@@ -219,6 +219,9 @@ func TestClashingKIDsNeverCrossIssuers(t *testing.T) {
 	assert.Contains(t, k.Logs(), "verification error")
 	assert.Contains(t, k.Logs(), "token has invalid issuer")
 
+	_, err = v.verifyFor(t.Context(), []byte(signWith(t, a, claimsOfIssuer(issA, "dave"))), "dave", Binding{Issuer: "https://gone.example", Claim: "sub"})
+	assert.ErrorIs(t, err, ErrUntrustedIssuer, "an account bound to an issuer trusted no longer")
+
 	err = k.Exec(createTokenUser("carol", `{"issuer":"https://c.example"}`))
 	assert.Equal(t, uint16(1827), mysqlerr.Code(err))
 	assert.ErrorContains(t, err, "issuer must be one the server trusts: https://a.example, https://b.example")

@@ -52,7 +52,9 @@ import (
 // PluginName is what CREATE USER ... IDENTIFIED WITH names.
 const PluginName = "authentication_oauth"
 
-// KeySource gives the key lookup for one login.
+// KeySource gives the key lookup for one login, or one Verify: any fetch it
+// does is bounded by that context. keyfunc.Keyfunc, FileKeys and URLKeys
+// are ones.
 type KeySource interface {
 	KeyfuncCtx(ctx context.Context) jwt.Keyfunc
 }
