@@ -312,7 +312,7 @@ func (x *run) userOptions(tls []*ast.AuthTokenOrTLSOption, res []*ast.ResourceOp
 			opts = append(opts, privilege.PasswordLifetime(-1))
 		case ast.PasswordExpireInterval:
 			if o.Count < 1 || o.Count > 65535 {
-				return nil, mysqlerr.New(mysqlerr.ErWrongValue, "HY000", "Incorrect DAY value: '%d'", o.Count)
+				return nil, mysqlerr.Errorf(mysqlerr.ErWrongValue, "Incorrect DAY value: '%d'", o.Count)
 			}
 			opts = append(opts, privilege.PasswordLifetime(n))
 		case ast.PasswordHistoryDefault, ast.PasswordReuseDefault:

@@ -25,7 +25,7 @@ func (x *run) object(l *ast.GrantLevel) (privilege.Object, error) {
 		db = x.db
 	}
 	if db == "" {
-		return privilege.Object{}, mysqlerr.New(mysqlerr.ErNoDB, "3D000", "No database selected")
+		return privilege.Object{}, mysqlerr.Errorf(mysqlerr.ErNoDB, "No database selected")
 	}
 	if l.Level == ast.GrantLevelDB {
 		return privilege.Object{DB: db}, nil

@@ -267,9 +267,9 @@ func syntaxError(query string) error {
 	if len(query) > 80 {
 		query = query[:80]
 	}
-	return mysqlerr.New(mysqlerr.ErSyntax, "42000", "You have an error in your SQL syntax near '%s'", query)
+	return mysqlerr.Errorf(mysqlerr.ErSyntax, "You have an error in your SQL syntax near '%s'", query)
 }
 
 func notSupported(what string) error {
-	return mysqlerr.New(mysqlerr.ErNotSupportedYet, "42000", "This version of authplug doesn't yet support '%s'", what)
+	return mysqlerr.Errorf(mysqlerr.ErNotSupportedYet, "This version of authplug doesn't yet support '%s'", what)
 }

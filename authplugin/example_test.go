@@ -40,7 +40,7 @@ func (s *tokenSession) ValidateSession() error {
 	if s.now().Before(s.Expires) {
 		return nil
 	}
-	return mysqlerr.New(mysqlerr.ErAccessDenied, "28000",
+	return mysqlerr.Errorf(mysqlerr.ErAccessDenied,
 		"Access denied for user '%s': the token expired; reconnect with a new one", s.Subject)
 }
 

@@ -77,7 +77,7 @@ func (c *wireConn) ok() error { return c.write([]byte{0, 0, 0, 2, 0, 0, 0}) }
 func (c *wireConn) fail(err error) error {
 	var e *mysqlerr.Error
 	if !errors.As(err, &e) {
-		e = mysqlerr.New(1105, "HY000", "%v", err)
+		e = mysqlerr.Errorf(mysqlerr.ErUnknownError, "%v", err)
 	}
 	p := []byte{0xff, byte(e.Code), byte(e.Code >> 8), '#'}
 	p = append(append(p, e.SQLState...), e.Message...)

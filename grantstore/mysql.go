@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/authplug/authplug/mysqlerr"
 )
 
 // MySQL is the dialect of MySQL 8, MariaDB 10.6+ and TiDB (InnoDB-style
@@ -31,13 +33,12 @@ var MySQL = Dialect{
 	writeIsolation: sql.LevelReadCommitted,
 	isDuplicate: func(err error) bool {
 		var me *mysql.MySQLError
-		return errors.As(err, &me) && me.Number == 1062 // ER_DUP_ENTRY
+		return errors.As(err, &me) && me.Number == mysqlerr.ErDupEntry
 	},
 	isRetryable: func(err error) bool {
 		var me *mysql.MySQLError
-		// ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT: front ends registering
-		// at once deadlock on the frontends index.
-		return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
+		// Front ends registering at once deadlock on the frontends index.
+		return errors.As(err, &me) && (me.Number == mysqlerr.ErLockDeadlock || me.Number == mysqlerr.ErLockWaitTimeout)
 	},
 }
 

@@ -292,7 +292,7 @@ func TestRoles(t *testing.T) {
 	err = k.Exec(func(tx *privilege.Tx) error { return tx.GrantRole(alice, writer, false) })
 	assert.NoError(t, err)
 	err = k.Exec(func(tx *privilege.Tx) error { return tx.GrantRole(writer, alice, false) })
-	assert.Equal(t, uint16(3573), code(err), "a loop of roles")
+	assert.Equal(t, uint16(4027), code(err), "a loop of roles")
 	err = k.Exec(func(tx *privilege.Tx) error { return tx.GrantRole(plugintest.Account("ghost"), alice, false) })
 	assert.Equal(t, uint16(3523), code(err))
 }
@@ -494,7 +494,7 @@ func (s lapsingState) ActivateRoles(granted, defaults []priv.Account) []priv.Acc
 
 func (s lapsingState) ValidateSession() error {
 	if s.expired.Load() {
-		return mysqlerr.New(1045, "28000", "token expired; reconnect with a new token")
+		return mysqlerr.Errorf(mysqlerr.ErAccessDenied, "token expired; reconnect with a new token")
 	}
 	return nil
 }

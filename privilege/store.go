@@ -484,7 +484,7 @@ func (tx *Tx) RevokeDynamic(a priv.Account, name string) error {
 }
 
 // GrantRole grants role to a. Both must exist (3523), and the grant may not
-// close a loop of roles (3573).
+// close a loop of roles (4027).
 func (tx *Tx) GrantRole(role, a priv.Account, withAdmin bool) error {
 	for _, x := range []priv.Account{role, a} {
 		if tx.get(x) == nil {

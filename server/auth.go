@@ -240,13 +240,3 @@ func (c *loginContext) endLocked(err error) {
 		c.timer.Stop()
 	}
 }
-
-// toSQLError turns an authplug error into the vitess error the client sees,
-// keeping its number, state and text.
-func toSQLError(err error) error {
-	var e *mysqlerr.Error
-	if errors.As(err, &e) {
-		return mysql.NewSQLError(int(e.Code), e.SQLState, "%s", e.Message)
-	}
-	return err
-}

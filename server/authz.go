@@ -79,6 +79,10 @@ var staticPrivs = map[string]priv.Mask{
 }
 
 func (a authz) HandleAuth(ctx *sql.Context, st sql.AuthorizationQueryState, info ast.AuthInformation) error {
+	return toSQLError(a.handleAuth(ctx, st, info))
+}
+
+func (a authz) handleAuth(ctx *sql.Context, st sql.AuthorizationQueryState, info ast.AuthInformation) error {
 	q := a.state(ctx, st)
 	if q.err != nil || q.who == nil {
 		return q.err
@@ -98,7 +102,7 @@ func (a authz) HandleAuth(ctx *sql.Context, st sql.AuthorizationQueryState, info
 	case ast.AuthType_VISIBLE:
 		return a.visible(ctx, q.who, info)
 	case ast.AuthType_REPLICATION:
-		return toSQLError(q.who.verifyDynamic("REPLICATION_SLAVE_ADMIN"))
+		return q.who.verifyDynamic("REPLICATION_SLAVE_ADMIN")
 	case ast.AuthType_RENAME:
 		return a.rename(ctx, q, info)
 	case ast.AuthType_CALL:
@@ -108,14 +112,14 @@ func (a authz) HandleAuth(ctx *sql.Context, st sql.AuthorizationQueryState, info
 		if len(info.TargetNames) > 1 {
 			proc = info.TargetNames[1]
 		}
-		return toSQLError(executeCheck(q.who, db, proc))
+		return executeCheck(q.who, db, proc)
 	case ast.AuthType_SHOW_CREATE_PROCEDURE:
 		db := a.db(ctx, first(info.TargetNames))
 		if q.who.verify("", "", "", priv.Select) == nil || q.who.anyOn(db, "") {
 			return nil
 		}
 		acct := q.who.named()
-		return toSQLError(mysqlerr.DBAccessDenied(acct.User, acct.Host, db))
+		return mysqlerr.DBAccessDenied(acct.User, acct.Host, db)
 	}
 	p, ok := staticPrivs[info.AuthType]
 	if !ok {
@@ -123,8 +127,8 @@ func (a authz) HandleAuth(ctx *sql.Context, st sql.AuthorizationQueryState, info
 		// sees them; one that reaches the engine took a path we do not
 		// handle, and is refused rather than run against the engine's own
 		// (unused) grant tables.
-		return toSQLError(mysqlerr.New(mysqlerr.ErSpecificAccess, "42000",
-			"%s is not supported in this form by authplug", strings.ReplaceAll(info.AuthType, "_", " ")))
+		return mysqlerr.Errorf(mysqlerr.ErSpecificAccess,
+			"%s is not supported in this form by authplug", strings.ReplaceAll(info.AuthType, "_", " "))
 	}
 	return a.check(ctx, q, info, p)
 }
@@ -144,7 +148,7 @@ func (a authz) check(ctx *sql.Context, q queryState, info ast.AuthInformation, p
 		}
 		// The engine names no object: the privilege is needed globally
 		// (REPLICATION CLIENT and the like), and anything unnamed fails closed.
-		return toSQLError(who.verify("", "", "", p))
+		return who.verify("", "", "", p)
 	case ast.AuthTargetType_DatabaseIdentifiers:
 		for _, db := range names {
 			if err == nil && !isInfoSchema(db) {
@@ -187,7 +191,7 @@ func (a authz) check(ctx *sql.Context, q queryState, info ast.AuthInformation, p
 		q.conn.plan.defer_(err, qualified, denied)
 		return nil
 	}
-	return toSQLError(err)
+	return err
 }
 
 // tableCheck checks each privilege of p on its own, so that the error names
@@ -203,7 +207,7 @@ func executeCheck(who principal, db, proc string) error {
 		return nil
 	}
 	a := who.named()
-	return mysqlerr.New(mysqlerr.ErProcAccessDenied, "42000", "execute command denied to user '%s'@'%s' for routine '%s.%s'",
+	return mysqlerr.Errorf(mysqlerr.ErProcAccessDenied, "execute command denied to user '%s'@'%s' for routine '%s.%s'",
 		a.User, a.Host, db, proc)
 }
 
@@ -215,14 +219,14 @@ func (a authz) visible(ctx *sql.Context, who principal, info ast.AuthInformation
 	case ast.AuthTargetType_DatabaseIdentifiers:
 		for _, db := range names {
 			if db = a.db(ctx, db); !isInfoSchema(db) && !who.anyOn(db, "") {
-				return toSQLError(mysqlerr.DBAccessDenied(acct.User, acct.Host, db))
+				return mysqlerr.DBAccessDenied(acct.User, acct.Host, db)
 			}
 		}
 	case ast.AuthTargetType_SingleTableIdentifier, ast.AuthTargetType_MultipleTableIdentifiers:
 		for i := 0; i+1 < len(names); i += 2 {
 			db := a.db(ctx, names[i])
 			if !isInfoSchema(db) && !who.anyOn(db, names[i+1]) {
-				return toSQLError(mysqlerr.TableAccessDenied("SHOW", acct.User, acct.Host, names[i+1]))
+				return mysqlerr.TableAccessDenied("SHOW", acct.User, acct.Host, names[i+1])
 			}
 		}
 	}
@@ -235,10 +239,10 @@ func (a authz) rename(ctx *sql.Context, q queryState, info ast.AuthInformation) 
 	n := info.TargetNames
 	for i := 0; i+3 < len(n); i += 4 {
 		if err := a.tableCheck(q, a.db(ctx, n[i]), n[i+1], priv.Alter|priv.Drop); err != nil {
-			return toSQLError(err)
+			return err
 		}
 		if err := a.tableCheck(q, a.db(ctx, n[i+2]), n[i+3], priv.Create|priv.Insert); err != nil {
-			return toSQLError(err)
+			return err
 		}
 	}
 	return nil

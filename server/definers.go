@@ -69,7 +69,7 @@ func (r definerRegistry) forgetDB(db string) {
 }
 
 func errNoDefiner(kind objectKind, db, name string) error {
-	return mysqlerr.New(mysqlerr.ErNotSupportedYet, "42000",
+	return mysqlerr.Errorf(mysqlerr.ErNotSupportedYet,
 		"authplug has no recorded definer for %s %s.%s (made outside this server); create it again",
 		strings.ToLower(string(kind)), db, name)
 }

@@ -270,7 +270,7 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 		}
 		cn.plan.begin()
 		rest, err := h.Handler.ComMultiQuery(ctx, c, query, callback)
-		return rest, cn.plan.explain(err)
+		return rest, toSQLError(cn.plan.explain(err))
 	}
 	first, rest := h.splitFirst(ctx, c, query)
 	// The client must be told when more results follow.
@@ -331,7 +331,7 @@ func (h *handler) prepare(ctx context.Context, c *mysql.Conn, cn *conn, query st
 	if statementKind(query) != kindEngine {
 		// MySQL's answer for statements that cannot be prepared: authplug
 		// executes its own statements from text only.
-		return nil, mysqlerr.New(mysqlerr.ErUnsupportedPS, "HY000", "This command is not supported in the prepared statement protocol yet")
+		return nil, mysqlerr.Errorf(mysqlerr.ErUnsupportedPS, "This command is not supported in the prepared statement protocol yet")
 	}
 	cn.plan.begin()
 	fields, err := h.Handler.ComPrepare(ctx, c, query, prepare)

@@ -172,12 +172,12 @@ func (h *handler) executeAs(ctx context.Context, c *mysql.Conn, cn *conn, query 
 		return false, nil
 	}
 	if err != nil {
-		return true, toSQLError(mysqlerr.New(mysqlerr.ErSyntax, "42000", "%v", err))
+		return true, mysqlerr.Errorf(mysqlerr.ErSyntax, "%v", err)
 	}
 	restore, err := cn.sess.Impersonate(target)
 	if err != nil {
 		h.stmtEvent(cn, c, query, 0, err)
-		return true, toSQLError(err)
+		return true, err
 	}
 	if stmt == "" {
 		cn.acting.set(restore)

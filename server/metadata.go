@@ -724,7 +724,7 @@ func (m metadata) createLike(ctx *sql.Context, v *viewer) error {
 		// The engine read this statement to plan it; if it cannot be read
 		// again, the original cannot be checked and the statement is
 		// refused.
-		return mysqlerr.New(mysqlerr.ErSpecificAccess, "42000", "CREATE TABLE could not be authorized: %v", err)
+		return mysqlerr.Errorf(mysqlerr.ErSpecificAccess, "CREATE TABLE could not be authorized: %v", err)
 	}
 	ddl, ok := stmt.(*ast.DDL)
 	if !ok || ddl.OptLike == nil {
@@ -759,7 +759,7 @@ func (m metadata) routineLike(ctx *sql.Context, c *plan.Call) error {
 	}
 	stmt, _, err := ast.ParseOneWithOptions(ctx, c.Procedure.CreateProcedureString, sql.LoadSqlMode(ctx).ParserOptions())
 	if err != nil {
-		return mysqlerr.New(mysqlerr.ErSpecificAccess, "42000", "CALL could not be authorized: %v", err)
+		return mysqlerr.Errorf(mysqlerr.ErSpecificAccess, "CALL could not be authorized: %v", err)
 	}
 	sources := likeSources(stmt)
 	if len(sources) == 0 {

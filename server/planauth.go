@@ -124,7 +124,7 @@ func notFound(err error) bool {
 	var se *mysql.SQLError
 	if errors.As(err, &se) {
 		switch se.Num {
-		case mysql.ERNoSuchTable, mysql.ERBadDb, mysql.ERBadFieldError:
+		case mysqlerr.ErNoSuchTable, mysqlerr.ErBadDB, mysqlerr.ErBadField:
 			return true
 		}
 	}
@@ -171,18 +171,18 @@ func (s *Server) prepared(ctx context.Context, c *mysql.Conn, cn *conn, query st
 	}
 	sctx, err := s.gms.SessionManager().NewContextWithQuery(ctx, c, query)
 	if err != nil {
-		return toSQLError(named)
+		return named
 	}
 	n, err := s.engine.PrepareQuery(sctx, query)
 	if err != nil {
-		return toSQLError(named)
+		return named
 	}
 	deferred := cn.plan.deferredSelects()
 	w := &walker{ctx: sctx, s: s, cn: cn, who: cn.plan.current(cn), root: n, forUpdate: lockingRead(query), views: true, deferred: deferred}
 	if err := w.node(n); err != nil {
-		return toSQLError(err)
+		return err
 	}
-	return toSQLError(w.viewsNamed())
+	return w.viewsNamed()
 }
 
 // explain turns "no such table/database/column" into the refusal that was
@@ -195,7 +195,7 @@ func (ps *planState) explain(err error) error {
 	d := ps.deferred
 	ps.mu.Unlock()
 	if d != nil && notFound(err) {
-		return toSQLError(d)
+		return d
 	}
 	return err
 }
@@ -705,9 +705,9 @@ func (s *Server) hideMissing(c *mysql.Conn, cn *conn, query string, err error) e
 	case db == "" || isInfoSchema(db):
 		return err
 	case table != "" && !who.anyOn(db, table):
-		return toSQLError(mysqlerr.TableAccessDenied("SELECT", a.User, a.Host, table))
+		return mysqlerr.TableAccessDenied("SELECT", a.User, a.Host, table)
 	case table == "" && !who.anyOn(db, ""):
-		return toSQLError(mysqlerr.DBAccessDenied(a.User, a.Host, db))
+		return mysqlerr.DBAccessDenied(a.User, a.Host, db)
 	}
 	return err
 }

@@ -580,7 +580,7 @@ func createViewRule(w *walker, n sql.Node) error {
 	if cv.Definition != nil && readsVariables(cv.Definition) {
 		// MySQL refuses these (1351): a view running with its definer's
 		// rights must not let its reader choose what it returns.
-		return mysqlerr.New(mysqlerr.ErViewSelectVariable, "HY000", "View's SELECT contains a variable or parameter")
+		return mysqlerr.Errorf(mysqlerr.ErViewSelectVariable, "View's SELECT contains a variable or parameter")
 	}
 	rec := definerRecord{account: definer, invoker: strings.EqualFold(cv.Security, "INVOKER")}
 	w.afterSuccess(func() { w.s.definers.record(kindView, r.db, cv.Name, rec) })
@@ -763,7 +763,7 @@ func (w *walker) fileAccess(path string) error {
 }
 
 func errFileIODisabled() error {
-	return mysqlerr.New(mysqlerr.ErOptionPrevents, "HY000",
+	return mysqlerr.Errorf(mysqlerr.ErOptionPrevents,
 		"The MySQL server is running with the --secure-file-priv option so it cannot execute this statement")
 }
 
@@ -840,7 +840,7 @@ func killRule(w *walker, n sql.Node) error {
 	k := n.(*plan.Kill)
 	other := w.s.conn(k.ConnID)
 	if other == nil {
-		return mysqlerr.New(mysqlerr.ErNoSuchThread, "HY000", "Unknown thread id: %d", k.ConnID)
+		return mysqlerr.Errorf(mysqlerr.ErNoSuchThread, "Unknown thread id: %d", k.ConnID)
 	}
 	if other.sess.AuthenticatedAccount().User == w.who.account().User {
 		return nil
@@ -848,5 +848,5 @@ func killRule(w *walker, n sql.Node) error {
 	if w.global(priv.Super, "CONNECTION_ADMIN") == nil {
 		return nil
 	}
-	return mysqlerr.New(mysqlerr.ErKillDenied, "HY000", "You are not owner of thread %d", k.ConnID)
+	return mysqlerr.Errorf(mysqlerr.ErKillDenied, "You are not owner of thread %d", k.ConnID)
 }

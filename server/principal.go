@@ -109,6 +109,6 @@ func parseDefiner(s string) (priv.Account, bool) {
 // a plan node, expression or function of an engine version it was not
 // written for. Nothing unclassified runs.
 func errNotClassified(what string) error {
-	return mysqlerr.New(mysqlerr.ErNotSupportedYet, "42000",
+	return mysqlerr.Errorf(mysqlerr.ErNotSupportedYet,
 		"This version of authplug doesn't yet support '%s'", what)
 }

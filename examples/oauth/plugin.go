@@ -81,7 +81,7 @@ func (s *Session) ValidateSession() error {
 	if s.now().Before(s.lapse) {
 		return nil
 	}
-	return mysqlerr.New(mysqlerr.ErAccessDenied, "28000",
+	return mysqlerr.Errorf(mysqlerr.ErAccessDenied,
 		"Access denied for user '%s': the session's token expired at %s; reconnect with a new token",
 		s.Subject, s.Expires.UTC().Format(time.RFC3339))
 }

@@ -43,7 +43,7 @@ var allowed = map[string]rule{
 	"authplugin": {imports: []string{"priv"}, tests: []string{"mysqlerr", "privilege"}},
 	"privilege":  {imports: []string{"authplugin", "mysqlerr", "priv"}, tests: []string{"plugintest"}},
 	"account":    {imports: []string{"authplugin", "mysqlerr", "priv", "privilege"}, tests: []string{"plugintest"}},
-	"grantstore": {imports: []string{"priv", "privilege"}, tests: []string{"authplugin"}},
+	"grantstore": {imports: []string{"mysqlerr", "priv", "privilege"}, tests: []string{"authplugin"}},
 	"extension":  {imports: []string{"authplugin", "mysqlerr", "priv", "privilege"}},
 	// The kit imports nothing above privilege; its scenario tests check
 	// that it runs the plugins of a set of extensions.
