@@ -126,3 +126,22 @@ func allowedValues(v any) ([]string, error) {
 	}
 	return nil, errors.New("must be a string or a list of strings")
 }
+
+// match checks a verified token's claims against the binding for the
+// account user.
+func (b Binding) match(c *Claims, user string) error {
+	who, ok := c.All[b.Claim].(string)
+	if !ok {
+		return fmt.Errorf("%w: claim %q is missing or not a string", ErrClaims, b.Claim)
+	}
+	if who != user {
+		return ErrWrongUser
+	}
+	for _, name := range slices.Sorted(maps.Keys(b.BoundClaims)) {
+		allowed, _ := allowedValues(b.BoundClaims[name])
+		if !claimMatches(c.All[name], allowed) {
+			return fmt.Errorf("%w: bound claim %q does not match", ErrClaims, name)
+		}
+	}
+	return nil
+}

@@ -10,8 +10,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -29,10 +31,11 @@ import (
 // does not parse, the keys already loaded stay in use.
 type FileKeys struct {
 	path string
-	log  *slog.Logger
-	cur  atomic.Pointer[loadedKeys]
-	stop chan struct{}
-	once sync.Once
+	// onRefresh hears of every reload: nil when new keys were loaded.
+	onRefresh func(error)
+	cur       atomic.Pointer[loadedKeys]
+	stop      chan struct{}
+	once      sync.Once
 }
 
 type loadedKeys struct {
@@ -43,10 +46,22 @@ type loadedKeys struct {
 // NewFileKeys loads path (an error if it cannot be read or parsed) and
 // checks it for changes every interval (none if interval <= 0).
 func NewFileKeys(path string, interval time.Duration, log *slog.Logger) (*FileKeys, error) {
-	f := &FileKeys{path: path, log: log, stop: make(chan struct{})}
-	if err := f.Reload(); err != nil {
+	if log == nil {
+		log = slog.Default()
+	}
+	return newFileKeys(path, interval, func(err error) {
+		if err != nil {
+			log.Warn("oauth: keeping the keys already loaded", "error", err)
+		}
+	})
+}
+
+func newFileKeys(path string, interval time.Duration, onRefresh func(error)) (*FileKeys, error) {
+	f := &FileKeys{path: path, onRefresh: onRefresh, stop: make(chan struct{})}
+	if _, err := f.reload(); err != nil {
 		return nil, err
 	}
+	onRefresh(nil)
 	if interval > 0 {
 		go f.watch(interval)
 	}
@@ -60,19 +75,41 @@ func (f *FileKeys) KeyfuncCtx(ctx context.Context) jwt.Keyfunc {
 
 // Reload reads the file now; unchanged content is a no-op.
 func (f *FileKeys) Reload() error {
-	raw, err := os.ReadFile(f.path)
+	changed, err := f.reload()
+	if changed || err != nil {
+		f.onRefresh(err)
+	}
+	return err
+}
+
+func (f *FileKeys) reload() (changed bool, err error) {
+	raw, err := readCapped(f.path, maxDocumentSize)
 	if err != nil {
-		return fmt.Errorf("oauth: JWKS file: %w", err)
+		return false, fmt.Errorf("oauth: JWKS file: %w", err)
 	}
 	if old := f.cur.Load(); old != nil && bytes.Equal(old.raw, raw) {
-		return nil
+		return false, nil
 	}
 	kf, err := keyfunc.NewJWKSetJSON(raw)
 	if err != nil {
-		return fmt.Errorf("oauth: JWKS file %s: %w", f.path, err)
+		return false, fmt.Errorf("oauth: JWKS file %s: %w", f.path, err)
 	}
 	f.cur.Store(&loadedKeys{raw: raw, kf: kf})
-	return nil
+	return true, nil
+}
+
+// readCapped reads a file of at most max bytes.
+func readCapped(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err == nil && int64(len(raw)) > max {
+		err = fmt.Errorf("%s: %w of %d bytes", path, ErrDocumentTooLarge, max)
+	}
+	return raw, err
 }
 
 func (f *FileKeys) watch(every time.Duration) {
@@ -83,9 +120,7 @@ func (f *FileKeys) watch(every time.Duration) {
 		case <-f.stop:
 			return
 		case <-t.C:
-			if err := f.Reload(); err != nil {
-				f.log.Warn("oauth: keeping the keys already loaded", "error", err)
-			}
+			f.Reload() // its error goes to onRefresh
 		}
 	}
 }
@@ -217,42 +252,94 @@ func (d *DevIdP) Mint(r TokenRequest) (string, error) {
 	return t.SignedString(d.key)
 }
 
-// URLKeys serves the keys of a JWKS URL through keyfunc: fetched at start
-// and refreshed in the background; a token with an unknown kid may trigger
-// one more fetch, at most once per unknownKIDEvery, bounded by the login's
-// context. When the IdP is down, the keys already fetched keep working.
+// URLKeys serves the keys of a JWKS URL: fetched at start and refreshed in
+// the background; a token with an unknown kid may trigger one more fetch,
+// at most once per unknownKIDEvery, bounded by the login's context. When
+// the IdP is down, the keys already fetched keep working.
 type URLKeys struct {
 	keyfunc.Keyfunc
 	cancel context.CancelFunc
 }
 
-// NewURLKeys starts fetching url.
+// NewURLKeys starts fetching url, which must be https, or http to a
+// loopback address (a test's IdP). Fetches are size-capped and time-bound.
 func NewURLKeys(url string, refresh, unknownKIDEvery time.Duration, log *slog.Logger) (*URLKeys, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{url}, keyfunc.Override{
-		RefreshInterval:   refresh,
-		RefreshUnknownKID: rate.NewLimiter(rate.Every(unknownKIDEvery), 1),
-		// Never queue a login behind the limiter: refused now beats late.
-		// The limiter refuses at once when its next token is further off
-		// than this (a token comes once per unknownKIDEvery); the bound is
-		// not 1 ms, which a busy machine spends before the limiter is even
-		// asked, refusing a login that had a token waiting.
-		RateLimitWaitMax: 100 * time.Millisecond,
-		HTTPTimeout:      5 * time.Second,
-		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
-			return func(_ context.Context, err error) {
-				log.Warn("oauth: JWKS refresh failed; keeping the keys already fetched", "url", u, "error", err)
+	c := Config{AllowHTTPLoopback: true}
+	if err := checkFetchURL(url, c.AllowHTTPLoopback); err != nil {
+		return nil, fmt.Errorf("oauth: JWKS URL: %w", err)
+	}
+	return newURLKeys(url, urlOptions{
+		client: c.fetchClient(), refresh: refresh, unknownKIDEvery: unknownKIDEvery,
+		onRefresh: func(err error) {
+			if err != nil {
+				log.Warn("oauth: JWKS refresh failed; keeping the keys already fetched", "url", url, "error", err)
 			}
 		},
 	})
+}
+
+type urlOptions struct {
+	client                   *http.Client
+	refresh, unknownKIDEvery time.Duration
+	// onRefresh hears of every fetch: nil when new keys were loaded.
+	onRefresh func(error)
+}
+
+func newURLKeys(url string, o urlOptions) (*URLKeys, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	store, err := jwkset.NewStorageFromHTTP(url, jwkset.HTTPClientStorageOptions{
+		Client: o.client,
+		Ctx:    ctx,
+		// Bounds the background refreshes; a refresh on an unknown kid is
+		// bounded by the login's context too.
+		HTTPTimeout: 5 * time.Second,
+		// An IdP down when the server starts must not keep it down: its
+		// logins fail until a refresh succeeds.
+		NoErrorReturnFirstHTTPReq: true,
+		RefreshErrorHandler:       func(_ context.Context, err error) { o.onRefresh(err) },
+		RefreshInterval:           o.refresh,
+		Storage:                   notifyingStore{Storage: jwkset.NewMemoryStorage(), loaded: func() { o.onRefresh(nil) }},
+	})
+	if err == nil {
+		store, err = jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
+			HTTPURLs:          map[string]jwkset.Storage{url: store},
+			RefreshUnknownKID: rate.NewLimiter(rate.Every(o.unknownKIDEvery), 1),
+			// Never queue a login behind the limiter: refused now beats
+			// late. The limiter refuses at once when its next token is
+			// further off than this (a token comes once per
+			// unknownKIDEvery); the bound is not 1 ms, which a busy
+			// machine spends before the limiter is even asked, refusing a
+			// login that had a token waiting.
+			RateLimitWaitMax: 100 * time.Millisecond,
+		})
+	}
+	var kf keyfunc.Keyfunc
+	if err == nil {
+		kf, err = keyfunc.New(keyfunc.Options{Ctx: ctx, Storage: store})
+	}
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("oauth: JWKS URL: %w", err)
 	}
 	return &URLKeys{Keyfunc: kf, cancel: cancel}, nil
+}
+
+// notifyingStore tells of every key set a fetch stores: the one place a
+// refresh is known to have succeeded.
+type notifyingStore struct {
+	jwkset.Storage
+	loaded func()
+}
+
+func (s notifyingStore) KeyReplaceAll(ctx context.Context, keys []jwkset.JWK) error {
+	err := s.Storage.KeyReplaceAll(ctx, keys)
+	if err == nil {
+		s.loaded()
+	}
+	return err
 }
 
 // Close stops the background refresh.

@@ -5,11 +5,13 @@
 package oauth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -22,28 +24,6 @@ import (
 
 // PluginName is what CREATE USER ... IDENTIFIED WITH names.
 const PluginName = "authentication_oauth"
-
-// Config configures the plugin.
-type Config struct {
-	// Keys finds the key that verifies a token (by kid); any fetch it does
-	// is bounded by the login's context. keyfunc.Keyfunc is one. Required.
-	Keys KeySource
-	// Audience is the audience tokens must carry, unless an account's
-	// binding names its own. Required.
-	Audience string
-	// Issuer, if set, is the only issuer an account binding may name.
-	Issuer string
-	// Leeway absorbs clock skew in exp, nbf and iat (default 30s).
-	Leeway time.Duration
-	// MaxAge is how old a token's iat may be (default 1h).
-	MaxAge time.Duration
-	// MaxTokenSize caps the token before it is parsed (default 16 KiB).
-	MaxTokenSize int
-	// IsDynamic tells dynamic privilege names in scopes (default MySQL's).
-	IsDynamic func(string) bool
-	Now       func() time.Time
-	Logger    *slog.Logger
-}
 
 // KeySource gives the key lookup for one login.
 type KeySource interface {
@@ -107,34 +87,32 @@ func (s *Session) ActivateRoles(granted, defaults []priv.Account) []priv.Account
 	return out
 }
 
-// NewPlugin returns the authentication_oauth plugin.
+// NewPlugin returns the authentication_oauth plugin for a Config whose
+// keys the program provides (Keys, or Keys in every Issuers entry), which
+// it never has to close. For JWKS files, JWKS URLs and discovery, start a
+// Verifier and use its Plugin.
 func NewPlugin(cfg Config) (*authplugin.AuthPlugin, error) {
-	if cfg.Keys == nil || cfg.Audience == "" {
-		return nil, errors.New("oauth: Keys and Audience are required")
+	for _, ic := range cfg.Issuers {
+		if ic.Keys == nil {
+			return nil, fmt.Errorf("oauth: NewPlugin: issuer %s has no Keys: use NewVerifier and its Plugin", ic.Issuer)
+		}
 	}
-	if cfg.Leeway == 0 {
-		cfg.Leeway = 30 * time.Second
+	v, err := NewVerifier(context.Background(), cfg)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.Leeway < 0 || cfg.Leeway > 5*time.Minute {
-		return nil, errors.New("oauth: leeway must be between 0 and 5 minutes")
+	return v.Plugin(), nil
+}
+
+// Plugin returns the authentication_oauth plugin verifying tokens with v.
+// An account's binding names one of v's issuers; a token logs in only if
+// that issuer's keys verify it and its claims match the binding. The
+// plugin does not own v: close v once the plugin is no longer served.
+func (v *Verifier) Plugin() *authplugin.AuthPlugin {
+	p := &plugin{v: v, isDynamic: v.cfg.IsDynamic, log: v.cfg.Logger}
+	if p.isDynamic == nil {
+		p.isDynamic = privilege.IsMySQLDynamicPrivilege
 	}
-	if cfg.MaxAge == 0 {
-		cfg.MaxAge = time.Hour
-	}
-	if cfg.MaxTokenSize == 0 {
-		cfg.MaxTokenSize = 16 << 10
-	}
-	if cfg.IsDynamic == nil {
-		cfg.IsDynamic = privilege.IsMySQLDynamicPrivilege
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	v := &verifier{audience: cfg.Audience, leeway: cfg.Leeway, maxAge: cfg.MaxAge, maxSize: cfg.MaxTokenSize, now: cfg.Now}
-	p := &plugin{cfg: cfg, v: v}
 	return &authplugin.AuthPlugin{
 		Name:                     PluginName,
 		RequiredClientSidePlugin: authplugin.ClearPasswordName,
@@ -146,26 +124,47 @@ func NewPlugin(cfg Config) (*authplugin.AuthPlugin, error) {
 		ExplainAuthString:      p.checkBinding,
 		VerifyPrivilege:        p.verifyPrivilege,
 		VerifyDynamicPrivilege: p.verifyDynamic,
-	}, nil
+	}
+}
+
+// verifyFor checks token for the account user with binding b. The
+// binding, not the token, chooses the issuer and so the keys.
+func (v *Verifier) verifyFor(ctx context.Context, token []byte, user string, b Binding) (*Claims, error) {
+	ti, ok := v.issuers[b.Issuer]
+	if !ok {
+		return nil, fmt.Errorf("%w: the account is bound to %s, which the server does not trust (any longer)", ErrUntrustedIssuer, b.Issuer)
+	}
+	if err := v.shape(token); err != nil {
+		return nil, err
+	}
+	c, err := v.parse(ctx, token, ti, cmp.Or(b.Audience, ti.audience))
+	if err != nil {
+		return nil, err
+	}
+	if err := b.match(c, user); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 type plugin struct {
-	cfg Config
-	v   *verifier
+	v         *Verifier
+	isDynamic func(string) bool
+	log       *slog.Logger
 }
 
 // errNoPassword explains the refusal of IDENTIFIED ... BY.
 var errNoPassword = errors.New(PluginName + ` accounts have no password: bind one with IDENTIFIED WITH ` + PluginName + ` AS '{"issuer":"..."}'`)
 
-// checkBinding accepts an AS string that parses and names the issuer the
-// server trusts; its error is the reason CREATE USER reports.
+// checkBinding accepts an AS string that parses and names an issuer the
+// server trusts; its error is the reason CREATE USER reports (1827).
 func (p *plugin) checkBinding(s string) error {
 	b, err := ParseBinding(s)
 	if err != nil {
 		return err
 	}
-	if p.cfg.Issuer != "" && b.Issuer != p.cfg.Issuer {
-		return fmt.Errorf("issuer must be the one the server trusts: %s", p.cfg.Issuer)
+	if _, ok := p.v.issuers[b.Issuer]; !ok {
+		return fmt.Errorf("issuer must be one the server trusts: %s", strings.Join(p.v.names, ", "))
 	}
 	return nil
 }
@@ -178,53 +177,23 @@ func (p *plugin) authenticate(ctx context.Context, req authplugin.AuthenticateRe
 	if err != nil {
 		return nil, fmt.Errorf("oauth: account binding: %w", err)
 	}
-	claims, err := p.v.verify(p.cfg.Keys.KeyfuncCtx(ctx), req.InputAuthString, req.User, b)
+	c, err := p.v.verifyFor(ctx, req.InputAuthString, req.User, b)
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{Subject: req.User, now: p.cfg.Now}
-	s.Issuer, _ = claims["iss"].(string)
-	s.JTI, _ = claims["jti"].(string)
-	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
-		s.Expires = exp.Time
-		s.lapse = exp.Time.Add(p.cfg.Leeway)
-	}
-	if g, ok := claims["groups"]; ok {
-		if s.Groups, err = stringList(g); err != nil {
-			return nil, fmt.Errorf("%w: groups: %v", ErrClaims, err)
-		}
-	}
-	switch sc, ok := claims["scope"]; {
-	case !ok && b.Scopes == scopesOptional:
+	s := &Session{Subject: req.User, Issuer: c.Issuer, JTI: c.JTI, Expires: c.Expires, Groups: c.Groups, now: p.v.cfg.Now}
+	s.lapse = c.Expires.Add(p.v.cfg.Leeway)
+	switch {
+	case c.ScopeClaim == "" && b.Scopes == scopesOptional:
 		s.AllScopes = true
-	case ok:
-		str, isString := sc.(string)
-		if !isString {
-			return nil, fmt.Errorf("%w: scope must be a space-separated string", ErrClaims)
-		}
+	case c.ScopeClaim != "":
 		var ignored []string
-		s.Scopes, ignored = ParseScopes(str, p.cfg.IsDynamic)
+		s.Scopes, ignored = parseScopeEntries(c.Scopes, p.isDynamic)
 		if len(ignored) > 0 {
-			p.cfg.Logger.Info("oauth: scope entries that grant nothing", "user", req.User, "ignored", ignored)
+			p.log.Info("oauth: scope entries that grant nothing", "user", req.User, "ignored", ignored)
 		}
 	}
 	return s, nil
-}
-
-func stringList(v any) ([]string, error) {
-	list, ok := v.([]any)
-	if !ok {
-		return nil, errors.New("must be a list of strings")
-	}
-	out := make([]string, 0, len(list))
-	for _, e := range list {
-		s, ok := e.(string)
-		if !ok {
-			return nil, errors.New("must be a list of strings")
-		}
-		out = append(out, s)
-	}
-	return out, nil
 }
 
 // live reports whether the session's token is still valid; after its exp

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"strings"
+	"unicode"
 
 	"github.com/authplug/authplug/priv"
 )
@@ -21,7 +22,12 @@ type Scope struct {
 // privilege authplug knows (OIDC's "openid", "email", ...) or has a malformed
 // target grants nothing: it is returned in ignored, for the log.
 func ParseScopes(claim string, isDynamic func(string) bool) (scopes []Scope, ignored []string) {
-	for _, entry := range strings.Fields(claim) {
+	return parseScopeEntries(strings.Fields(claim), isDynamic)
+}
+
+// parseScopeEntries reads scope entries, from scope or scp (see ParseScopes).
+func parseScopeEntries(entries []string, isDynamic func(string) bool) (scopes []Scope, ignored []string) {
+	for _, entry := range entries {
 		s, ok := parseScope(entry, isDynamic)
 		if !ok {
 			ignored = append(ignored, entry)
@@ -33,6 +39,10 @@ func ParseScopes(claim string, isDynamic func(string) bool) (scopes []Scope, ign
 }
 
 func parseScope(entry string, isDynamic func(string) bool) (Scope, bool) {
+	// An scp list entry may hold anything; no scope has a space.
+	if strings.ContainsFunc(entry, unicode.IsSpace) || entry == "" {
+		return Scope{}, false
+	}
 	name, target, hasTarget := strings.Cut(entry, ":")
 	var s Scope
 	if m, ok := priv.Parse(name); ok {
