@@ -34,27 +34,16 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/authplug/authplug/examples/oauth"
 	"github.com/authplug/authplug/mysqlerr"
 )
 
-// Identity is what a verified token says about its bearer.
-type Identity struct {
-	Issuer, Subject string
-	Expiry          time.Time
-}
-
-// Verifier checks a bearer token. Any error is a 401 for the client; the
-// error itself goes to the gateway's log only.
+// Verifier checks a bearer token: *oauth.Verifier, the verifier the
+// server's plugin is made from, so that the gateway trusts the tokens the
+// server trusts. Any error is a 401 for the client; the error itself goes
+// to the gateway's log only.
 type Verifier interface {
-	Verify(ctx context.Context, token string) (Identity, error)
-}
-
-// VerifierFunc adapts a function to Verifier.
-type VerifierFunc func(ctx context.Context, token string) (Identity, error)
-
-// Verify implements Verifier.
-func (f VerifierFunc) Verify(ctx context.Context, token string) (Identity, error) {
-	return f(ctx, token)
+	Verify(ctx context.Context, token string) (*oauth.Claims, error)
 }
 
 // Mode says whom the database sees.
@@ -155,26 +144,27 @@ type tokenExtra struct{}
 // verify is the SDK's token verifier: the streamable handler also binds a
 // session to its UserID, so another user's token cannot take it over.
 func (g *Gateway) verify(ctx context.Context, token string, _ *http.Request) (*auth.TokenInfo, error) {
-	id, err := g.cfg.Verifier.Verify(ctx, token)
+	c, err := g.cfg.Verifier.Verify(ctx, token)
 	if err != nil {
 		g.cfg.Logger.Info("gateway: bearer refused", "error", err)
 		return nil, fmt.Errorf("%w: the bearer token is not valid here", auth.ErrInvalidToken)
 	}
 	return &auth.TokenInfo{
-		UserID:     fmt.Sprintf("%q %q", id.Issuer, id.Subject),
-		Expiration: id.Expiry,
-		Extra:      map[string]any{"identity": id, "token": token},
+		UserID:     fmt.Sprintf("%q %q", c.Issuer, c.Subject),
+		Expiration: c.Expires,
+		Extra:      map[string]any{"claims": c, "token": token},
 	}, nil
 }
 
-// caller is the identity (and, for passthrough, the token) of a call.
-func caller(req *mcp.CallToolRequest) (Identity, string, bool) {
+// caller is the verified claims (and, for passthrough, the token) of a
+// call.
+func caller(req *mcp.CallToolRequest) (*oauth.Claims, string, bool) {
 	if req.Extra == nil || req.Extra.TokenInfo == nil {
-		return Identity{}, "", false
+		return nil, "", false
 	}
-	id, ok := req.Extra.TokenInfo.Extra["identity"].(Identity)
+	c, ok := req.Extra.TokenInfo.Extra["claims"].(*oauth.Claims)
 	tok, _ := req.Extra.TokenInfo.Extra["token"].(string)
-	return id, tok, ok
+	return c, tok, ok
 }
 
 // QueryArgs are the query tool's arguments.
@@ -245,12 +235,10 @@ func (g *Gateway) call(ctx context.Context, req *mcp.CallToolRequest, tool, stmt
 	var res Result
 	switch g.cfg.Mode {
 	case Impersonate:
-		target, err := executeAs(id.Subject)
-		if err != nil {
-			log.Info("gateway: subject refused", "error", err)
-			return toolError(err)
+		var target string
+		if target, err = executeAs(id.Subject); err == nil {
+			res, err = g.run(ctx, g.db, kind, target+" "+stmt)
 		}
-		res, err = g.run(ctx, g.db, kind, target+" "+stmt)
 	case Passthrough:
 		var db *sql.DB
 		if db, err = g.users.get(id, token); err == nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"golang.org/x/oauth2"
 
+	"github.com/authplug/authplug/examples/oauth"
 	"github.com/authplug/authplug/mysqlerr"
 	"github.com/authplug/authplug/oauthclient"
 )
@@ -51,11 +52,11 @@ func newUserPools(base *mysql.Config) (*userPools, error) {
 }
 
 // get returns the pool that logs in as id.Subject with token.
-func (u *userPools) get(id Identity, token string) (*sql.DB, error) {
+func (u *userPools) get(id *oauth.Claims, token string) (*sql.DB, error) {
 	if id.Subject == "" {
 		return nil, mysqlerr.New(mysqlerr.ErAccessDenied, "28000", "the token has no subject to log in as")
 	}
-	if time.Until(id.Expiry) <= tokenMargin {
+	if time.Until(id.Expires) <= tokenMargin {
 		return nil, mysqlerr.New(mysqlerr.ErAccessDenied, "28000", "the token expires in less than %s: get a new one", tokenMargin)
 	}
 	key := sha256.Sum256([]byte(token))
@@ -69,15 +70,15 @@ func (u *userPools) get(id Identity, token string) (*sql.DB, error) {
 	u.evictLocked(now)
 	cfg := u.base.Clone()
 	cfg.User = id.Subject
-	ctr, err := oauthclient.NewConnector(cfg, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token, Expiry: id.Expiry}), oauthclient.WithMargin(tokenMargin))
+	ctr, err := oauthclient.NewConnector(cfg, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token, Expiry: id.Expires}), oauthclient.WithMargin(tokenMargin))
 	if err != nil {
 		return nil, err
 	}
 	db := sql.OpenDB(ctr)
 	db.SetMaxOpenConns(connsPerToken)
 	db.SetMaxIdleConns(1)
-	db.SetConnMaxLifetime(time.Until(id.Expiry) - tokenMargin)
-	u.m[key] = &userPool{db: db, expires: id.Expiry, used: now}
+	db.SetConnMaxLifetime(time.Until(id.Expires) - tokenMargin)
+	u.m[key] = &userPool{db: db, expires: id.Expires, used: now}
 	return db, nil
 }
 
