@@ -133,7 +133,12 @@ func (g *Gateway) Close() error {
 // Handler serves MCP over streamable HTTP at /mcp; every request needs a
 // valid bearer token.
 func (g *Gateway) Handler() http.Handler {
-	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return g.server }, &mcp.StreamableHTTPOptions{Logger: g.cfg.Logger})
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return g.server }, &mcp.StreamableHTTPOptions{
+		Logger: g.cfg.Logger,
+		// A client that goes away without ending its session does not
+		// keep it forever.
+		SessionTimeout: 30 * time.Minute,
+	})
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", auth.RequireBearerToken(g.verify, nil)(h))
 	return mux
