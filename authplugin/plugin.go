@@ -1,34 +1,3 @@
-// Package authplugin is the contract between authplug and an authentication
-// plugin: how a plugin authenticates a login, stores and checks credentials,
-// and narrows the privileges of the sessions it authenticated. It also holds
-// the built-in MySQL password plugins.
-//
-// The fields mirror TiDB's extension AuthPlugin so that a TiDB plugin ports
-// with a thin shim. Two things differ on purpose: AuthenticateUser receives a
-// context (it may do network round trips) and returns per-session state, which
-// every later VerifyPrivilege call of that session receives; and requests are
-// passed by value, so the per-statement checks do not allocate.
-//
-// Four fields have no TiDB counterpart and are optional, so a TiDB plugin
-// that leaves them unset behaves as it did there:
-//
-//   - ExplainAuthString and ExplainPassword say why ValidateAuthString or
-//     GenerateAuthString refused, so the client's 1827 or 1819 and the log
-//     carry a reason. The boolean functions still decide; an explanation
-//     never turns a refusal into an acceptance.
-//   - VerifyPassword checks a cleartext password against a stored string,
-//     for ALTER USER ... REPLACE; only plugins that store a password hash
-//     can set it.
-//   - MaxAuthDataLen bounds the client's first response (InputAuthString): a
-//     longer one is refused with the usual 1045 before the plugin is
-//     called. 0 means DefaultMaxAuthDataLen (16 KiB, room for a signed
-//     token). caching_sha2_password and sha256_password set MaxPasswordLen
-//     (256 bytes, MySQL's limit); a password read later, in a full authentication, is
-//     bounded by the plugin itself, as any plugin must bound what it reads
-//     through AuthConn.
-//
-// A reason is shown to the client and logged: it must never contain the
-// password, token or other secret it explains.
 package authplugin
 
 import (
@@ -37,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/authplug/authplug/priv"
 )
@@ -50,7 +20,7 @@ const (
 
 // AuthPlugin is a server-side authentication plugin.
 type AuthPlugin struct {
-	// Name is what CREATE USER ... IDENTIFIED WITH names.
+	// Name is what CREATE USER ... IDENTIFIED WITH names, in lower case.
 	Name string
 
 	// RequiredClientSidePlugin is the client plugin the client must switch to
@@ -124,8 +94,8 @@ func (p *AuthPlugin) ClientPlugin() string {
 	return p.Name
 }
 
-// Validate reports what makes p unusable: an empty name or a missing
-// required function. The optional functions (VerifyPrivilege,
+// Validate reports what makes p unusable: an empty name, one that is not
+// lower case, or a missing required function. The optional functions (VerifyPrivilege,
 // VerifyDynamicPrivilege, ExplainAuthString, ExplainPassword,
 // VerifyPassword) may be nil.
 func (p *AuthPlugin) Validate() error {
@@ -134,6 +104,11 @@ func (p *AuthPlugin) Validate() error {
 	}
 	if p.Name == "" {
 		return errors.New("auth plugin name cannot be empty")
+	}
+	if p.Name != strings.ToLower(p.Name) {
+		// CREATE USER ... IDENTIFIED WITH lower-cases what it names: an
+		// upper-case plugin could never be chosen.
+		return fmt.Errorf("auth plugin %q: the name must be lower case, as IDENTIFIED WITH names it: %q", p.Name, strings.ToLower(p.Name))
 	}
 	missing := func(f string) error { return fmt.Errorf("auth plugin %q: %s is required", p.Name, f) }
 	switch {

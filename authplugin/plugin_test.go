@@ -107,6 +107,7 @@ func TestValidateNamesWhatIsMissing(t *testing.T) {
 	}{
 		{nil, "nil"},
 		{&AuthPlugin{AuthenticateUser: ok, GenerateAuthString: gen, ValidateAuthString: val}, "name cannot be empty"},
+		{&AuthPlugin{Name: "Token_Auth", AuthenticateUser: ok, GenerateAuthString: gen, ValidateAuthString: val}, `must be lower case, as IDENTIFIED WITH names it: "token_auth"`},
 		{&AuthPlugin{Name: "p", GenerateAuthString: gen, ValidateAuthString: val}, "AuthenticateUser is required"},
 		{&AuthPlugin{Name: "p", AuthenticateUser: ok, ValidateAuthString: val}, "GenerateAuthString is required"},
 		{&AuthPlugin{Name: "p", AuthenticateUser: ok, GenerateAuthString: gen}, "ValidateAuthString is required"},

@@ -2,6 +2,7 @@ package extension
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -71,7 +72,11 @@ func (es *Extensions) Bootstrap(ctx context.Context, b BootstrapContext) error {
 		if m.bootstrap == nil {
 			continue
 		}
-		if err := m.bootstrap(ctx, b); err != nil {
+		var err error
+		if !guardHook(m.name, "bootstrap", func() { err = m.bootstrap(ctx, b) }) {
+			err = errors.New("panicked (stack in the log)")
+		}
+		if err != nil {
 			return fmt.Errorf("extension %q: bootstrap: %w", m.name, err)
 		}
 	}
@@ -84,7 +89,7 @@ func (es *Extensions) Close() {
 	es.closeOnce.Do(func() {
 		for _, m := range slices.Backward(es.manifests) {
 			if m.close != nil {
-				m.close()
+				guardHook(m.name, "close", m.close)
 			}
 		}
 	})
@@ -97,7 +102,12 @@ func (es *Extensions) NewSessionExtensions() *SessionExtensions {
 		if m.sessionHandlerFactory == nil {
 			continue
 		}
-		if h := m.sessionHandlerFactory(); h != nil {
+		var h *SessionHandler
+		if !guardHook(m.name, "session handler factory", func() { h = m.sessionHandlerFactory() }) {
+			s.failed = m.name
+			continue
+		}
+		if h != nil {
 			s.handlers = append(s.handlers, namedHandler{m.name, h})
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/authplug/authplug/authplugin"
 	"github.com/authplug/authplug/extension"
+	"github.com/authplug/authplug/mysqlerr"
 	"github.com/authplug/authplug/privilege"
 )
 
@@ -221,4 +222,38 @@ func TestGlobalRegistry(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "global_plugin", es.AuthPlugins()[0].Name)
 	assert.ErrorIs(t, extension.RegisterFactory("late", func() ([]extension.Option, error) { return nil, nil }), extension.ErrAlreadySetup)
+}
+
+// A panic in an extension's other hooks is contained the same way: a
+// session whose handler factory panicked must not log in (it would go
+// unaudited), a bootstrap that panics fails the start, and a close hook
+// that panics does not keep the others from running.
+func TestHookPanicsAreContained(t *testing.T) {
+	var closed []string
+	r := extension.NewRegistry()
+	require.NoError(t, r.Register("a", extension.WithClose(func() { closed = append(closed, "a") })))
+	require.NoError(t, r.Register("b",
+		extension.WithSessionHandlerFactory(func() *extension.SessionHandler { panic("factory bug") }),
+		extension.WithBootstrap(func(context.Context, extension.BootstrapContext) error { panic("bootstrap bug") }),
+		extension.WithClose(func() { panic("close bug") })))
+	require.NoError(t, r.Register("c", extension.WithClose(func() { closed = append(closed, "c") })))
+	es, err := r.GetExtensions()
+	require.NoError(t, err)
+
+	err = es.NewSessionExtensions().Err()
+	require.Error(t, err)
+	assert.Equal(t, uint16(mysqlerr.ErUnknownError), mysqlerr.Code(err))
+	assert.Contains(t, err.Error(), `extension "b"`)
+
+	err = es.Bootstrap(context.Background(), extension.BootstrapContext{})
+	assert.ErrorContains(t, err, `extension "b": bootstrap: panicked`)
+
+	es.Close()
+	assert.Equal(t, []string{"c", "a"}, closed, "every other close hook ran, in reverse order")
+
+	ok := extension.NewRegistry()
+	require.NoError(t, ok.Register("a", extension.WithSessionHandlerFactory(func() *extension.SessionHandler { return nil })))
+	es, err = ok.GetExtensions()
+	require.NoError(t, err)
+	assert.NoError(t, es.NewSessionExtensions().Err())
 }

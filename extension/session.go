@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 
+	"github.com/authplug/authplug/mysqlerr"
 	"github.com/authplug/authplug/priv"
 )
 
@@ -115,6 +116,20 @@ type namedHandler struct {
 // not take a connection down.
 type SessionExtensions struct {
 	handlers []namedHandler
+	// failed names the extension whose handler factory panicked: that
+	// session would go unobserved (unaudited), so it must not log in.
+	failed string
+}
+
+// Err is nil unless an extension could not make its handler for this
+// session; the host then refuses the login (fail closed: a session its
+// audit extension does not see must not run). The error is
+// mysqlerr.PluginFailed's neutral 1105; the panic is in the log.
+func (s *SessionExtensions) Err() error {
+	if s.failed == "" {
+		return nil
+	}
+	return fmt.Errorf("extension %q: session handler factory panicked: %w", s.failed, mysqlerr.PluginFailed())
 }
 
 // HasStmtEventHandlers reports whether statement events have listeners, so
@@ -161,11 +176,18 @@ func (s *SessionExtensions) OnStmtEvent(tp StmtEventTp, info *StmtEventInfo) {
 // stack: the event's statement or connection goes on as if the handler had
 // returned.
 func guard(extension string, f func()) {
+	guardHook(extension, "event handler", f)
+}
+
+// guardHook runs f, extension's hook, and reports whether it returned:
+// a panic is logged with its stack and goes no further.
+func guardHook(extension, hook string, f func()) (ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			slog.Error("extension event handler panicked", "extension", extension,
+			slog.Error("extension hook panicked", "extension", extension, "hook", hook,
 				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
 	f()
+	return true
 }

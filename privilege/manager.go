@@ -1,10 +1,3 @@
-// Package privilege decides who may log in and what each session may do.
-//
-// A request is allowed only if the stored grants allow it and, for the
-// session's own requests, the session's auth plugin allows it too: the
-// plugin can narrow a session (token scopes), never widen it. Checks on
-// behalf of another account (a view's definer, the target of ALTER USER) use
-// the stored grants only.
 package privilege
 
 import (

@@ -150,6 +150,13 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 		m.s.connEvent(c, mysqlerr.BoundedName(user), m.s.events(c.ConnectionID), nil, err)
 		return nil, toSQLError(err)
 	}
+	// An extension that could not make its handlers for this session
+	// (its factory panicked) would not see it: refused, fail closed.
+	if err := m.s.events(c.ConnectionID).Err(); err != nil {
+		m.s.log.Error("login refused: an extension has no handler for the session", "user", mysqlerr.BoundedName(user), "error", err)
+		m.s.connEvent(c, mysqlerr.BoundedName(user), m.s.events(c.ConnectionID), nil, err)
+		return nil, toSQLError(mysqlerr.PluginFailed())
+	}
 	release, err := m.s.admitSession(sess)
 	if err != nil {
 		m.s.connEvent(c, mysqlerr.BoundedName(user), m.s.events(c.ConnectionID), nil, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
@@ -95,4 +96,33 @@ func TestPluginPanicKeepsTheConnection(t *testing.T) {
 	assert.Contains(t, events, "connection event boom")
 	assert.Contains(t, events, "extension=boom")
 	assert.Contains(t, events, "stack=")
+}
+
+// An extension whose session handler factory panics cannot see the new
+// session, so the session does not start: an audit extension that is
+// broken for a session must not let it run unaudited. The server goes on
+// serving once the factory works again.
+func TestSessionFactoryPanicRefusesTheLogin(t *testing.T) {
+	var broken atomic.Bool
+	reg := extension.NewRegistry()
+	require.NoError(t, reg.Register("audit", extension.WithSessionHandlerFactory(func() *extension.SessionHandler {
+		if broken.Load() {
+			panic("factory boom")
+		}
+		return &extension.SessionHandler{}
+	})))
+	es, err := reg.GetExtensions()
+	require.NoError(t, err)
+	e := start(t, es, "")
+	e.seed()
+
+	broken.Store(true)
+	_, err = e.tryConn("root", rootPassword, withTLS)
+	require.Equal(t, uint16(mysqlerr.ErUnknownError), code(err), "login whose session factory panics: %v", err)
+	assert.Contains(t, e.logs.String(), "session handler factory panicked")
+
+	broken.Store(false)
+	rows, err := query(e.root(), "SELECT CURRENT_USER()")
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"root@localhost"}}, rows)
 }

@@ -80,6 +80,12 @@ func scopesOf(mc jwt.MapClaims) ([]string, string, error) {
 		}
 		fromScope = strings.Fields(s)
 	}
+	if len(fromScp) == 0 {
+		fromScp = nil
+	}
+	if len(fromScope) == 0 {
+		fromScope = nil
+	}
 	switch {
 	case hasScp && hasScope:
 		if !sameEntries(fromScp, fromScope) {

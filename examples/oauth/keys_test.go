@@ -20,6 +20,12 @@ import (
 
 func writeJWKS(t *testing.T, path string, signers ...signer) {
 	t.Helper()
+	require.NoError(t, os.WriteFile(path, jwksJSON(t, signers...), 0o644))
+}
+
+// jwksJSON is the public JWKS of signers.
+func jwksJSON(t *testing.T, signers ...signer) []byte {
+	t.Helper()
 	store := jwkset.NewMemoryStorage()
 	for _, s := range signers {
 		jwk, err := jwkset.NewJWKFromKey(s.key.Public(), jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{KID: s.kid, ALG: jwkset.ALG(s.method.Alg())}})
@@ -28,7 +34,7 @@ func writeJWKS(t *testing.T, path string, signers ...signer) {
 	}
 	raw, err := store.JSONPublic(context.Background())
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(path, raw, 0o644))
+	return raw
 }
 
 func TestFileKeysPickUpRotation(t *testing.T) {
@@ -102,10 +108,7 @@ func (s *jwksServer) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *jwksServer) set(t *testing.T, signers ...signer) {
-	path := filepath.Join(t.TempDir(), "jwks.json")
-	writeJWKS(t, path, signers...)
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
+	b := jwksJSON(t, signers...)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.body = b

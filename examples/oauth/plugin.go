@@ -2,6 +2,33 @@
 // access token (a JWT) as the password, the token's scopes as privileges
 // that narrow the session, and an account binding that says which issuer's
 // tokens, for which subject, may log in as it.
+//
+// # Issuers and keys
+//
+// A Config lists the trusted issuers (--oauth-config, or the single-issuer
+// flags), each with one key source: a JWKS file, a JWKS URL, or OpenID
+// Connect discovery. A Verifier keeps each issuer's keys apart: a token is
+// checked with the keys of one issuer only (the account binding's, or for
+// Verify its own iss), so the same kid in two key sets never lets one
+// issuer's key verify another's token. Fetched URLs must be https (http
+// only to a loopback address, when allowed), every response is capped at
+// 1 MiB and every fetch is time-bound; fetched keys are refreshed in the
+// background, and kept when the IdP is down.
+//
+// # Claims
+//
+// Scopes come from scp (a list, as Okta sends it, or a space-separated
+// string, as Entra does) or scope (a space-separated string, RFC 9068). A
+// token with both is accepted only if they name the same entries, and
+// refused otherwise: which one was granted is not ours to guess. The
+// groups claim is a list of names or a single name. A scope or groups claim
+// of any other type refuses the token.
+//
+// The audience a token must carry is the account binding's, else its
+// issuer's entry's, else the Config's.
+//
+// Programs that verify the same tokens (a gateway) use BindFlags, to take
+// the same flags, and NewVerifier.
 package oauth
 
 import (
@@ -25,7 +52,9 @@ import (
 // PluginName is what CREATE USER ... IDENTIFIED WITH names.
 const PluginName = "authentication_oauth"
 
-// KeySource gives the key lookup for one login.
+// KeySource gives the key lookup for one login, or one Verify: any fetch it
+// does is bounded by that context. keyfunc.Keyfunc, FileKeys and URLKeys
+// are ones.
 type KeySource interface {
 	KeyfuncCtx(ctx context.Context) jwt.Keyfunc
 }

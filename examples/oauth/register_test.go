@@ -2,8 +2,11 @@ package oauth
 
 import (
 	"flag"
+	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/authplug/authplug/extension"
@@ -78,5 +81,59 @@ func TestOpenDevIdPNeverCreatesAKey(t *testing.T) {
 	}
 	if !made.key.Equal(opened.key) {
 		t.Error("OpenDevIdP loads another key than LoadDevIdP made")
+	}
+}
+
+// --oauth-config through the host's flags: several issuers, the https rule
+// and --oauth-allow-http-loopback, and no mixing with the single-issuer
+// flags.
+func TestRegisteredExtensionTakesAConfigFile(t *testing.T) {
+	s := ecSigner(t, "k1")
+	jwks := &jwksServer{}
+	jwks.set(t, s)
+	plain := httptest.NewServer(jwks)
+	t.Cleanup(plain.Close)
+	dir := t.TempDir()
+	writeJWKS(t, filepath.Join(dir, "a.json"), s)
+	file := filepath.Join(dir, "oauth.json")
+	body := fmt.Sprintf(`{"audience":"db","issuers":[{"issuer":"https://a.example","jwks_file":"a.json"},{"issuer":"b","jwks_url":%q}]}`, plain.URL)
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	setup := func(args ...string) (*extension.Extensions, error) {
+		fs := flag.NewFlagSet("host", flag.ContinueOnError)
+		cfg, err := extension.Configure(fs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return cfg.Setup(t.Context(), extension.Host{DataDir: t.TempDir()})
+	}
+
+	if _, err := setup("--oauth-config", file); err == nil || !strings.Contains(err.Error(), "must be https") {
+		t.Errorf("an http JWKS URL without --oauth-allow-http-loopback: %v", err)
+	}
+	if _, err := setup("--oauth-config", file, "--oauth-allow-http-loopback", "--oauth-jwks-url", "https://x.example/jwks"); err == nil || !strings.Contains(err.Error(), "excludes --oauth-jwks-url") {
+		t.Errorf("--oauth-config with a single-issuer flag: %v", err)
+	}
+	es, err := setup("--oauth-config", file, "--oauth-allow-http-loopback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer es.Close()
+	p := es.AuthPlugins()[0]
+	for as, want := range map[string]bool{
+		`{"issuer":"https://a.example"}`: true,
+		`{"issuer":"b"}`:                 true,
+		`{"issuer":"` + DevIssuer + `"}`: false,
+	} {
+		if got := p.ValidateAuthString(as); got != want {
+			t.Errorf("binding %s accepted: %v, want %v", as, got, want)
+		}
+	}
+	if err := p.ExplainAuthString(`{"issuer":"c"}`); err == nil || !strings.Contains(err.Error(), "one the server trusts: b, https://a.example") {
+		t.Errorf("the refusal names the trusted issuers: %v", err)
 	}
 }

@@ -47,11 +47,12 @@ type trustedIssuer struct {
 	keys     KeySource
 }
 
-// NewVerifier opens every issuer's keys: it reads JWKS files and discovery
-// documents and makes the first JWKS fetches, bounded by ctx (a JWKS URL
-// that does not answer yet is retried in the background; a discovery
-// document that does not answer, or names another issuer, is an error).
-// Refreshes run until Close, whatever becomes of ctx.
+// NewVerifier opens every issuer's keys: it reads JWKS files, reads
+// discovery documents (bounded by ctx; one that does not answer, or names
+// another issuer, is an error) and makes the first JWKS fetches (each
+// bounded by its own timeout; a JWKS URL that does not answer yet is
+// retried in the background and on logins). Refreshes run until Close,
+// whatever becomes of ctx.
 func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {

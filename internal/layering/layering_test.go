@@ -44,7 +44,7 @@ var allowed = map[string]rule{
 	"privilege":  {imports: []string{"authplugin", "mysqlerr", "priv"}, tests: []string{"plugintest"}},
 	"account":    {imports: []string{"authplugin", "mysqlerr", "priv", "privilege"}, tests: []string{"plugintest"}},
 	"grantstore": {imports: []string{"priv", "privilege"}, tests: []string{"authplugin"}},
-	"extension":  {imports: []string{"authplugin", "priv", "privilege"}},
+	"extension":  {imports: []string{"authplugin", "mysqlerr", "priv", "privilege"}},
 	// The kit imports nothing above privilege; its scenario tests check
 	// that it runs the plugins of a set of extensions.
 	"plugintest": {imports: []string{"authplugin", "priv", "privilege"}, tests: []string{"extension", "mysqlerr"}},
