@@ -23,8 +23,12 @@ import (
 // gatewayEnv is a server with the oauth plugin and an audit trail, and an
 // MCP gateway in front of it that trusts the same tokens (one Verifier).
 type gatewayEnv struct {
-	e     *env
-	dev   *oauth.DevIdP
+	e   *env
+	dev *oauth.DevIdP
+	// other is a second trusted issuer (otherIssuer), whose key has the
+	// dev IdP's kid: its subjects are not account names in impersonate
+	// mode, and its tokens log in to no account bound to the dev issuer.
+	other *oauth.DevIdP
 	audit *syncBuffer
 	url   string // the gateway's /mcp
 }
@@ -36,7 +40,14 @@ func startGateway(t *testing.T, mode gateway.Mode) *gatewayEnv {
 	fk, err := oauth.NewFileKeys(dev.JWKSPath(), 0, nil)
 	require.NoError(t, err)
 	t.Cleanup(fk.Close)
-	v, err := oauth.NewVerifier(context.Background(), oauth.Config{Keys: fk, Issuer: oauth.DevIssuer, Audience: oauth.DefaultAudience})
+	other, err := oauth.LoadDevIdP(t.TempDir())
+	require.NoError(t, err)
+	ofk, err := oauth.NewFileKeys(other.JWKSPath(), 0, nil)
+	require.NoError(t, err)
+	t.Cleanup(ofk.Close)
+	v, err := oauth.NewVerifier(context.Background(), oauth.Config{Audience: oauth.DefaultAudience, Issuers: []oauth.IssuerConfig{
+		{Issuer: oauth.DevIssuer, Keys: fk}, {Issuer: otherIssuer, Keys: ofk},
+	}})
 	require.NoError(t, err)
 	t.Cleanup(v.Close)
 	audit := &syncBuffer{}
@@ -63,13 +74,15 @@ func startGateway(t *testing.T, mode gateway.Mode) *gatewayEnv {
 	if mode == gateway.Impersonate {
 		db.User, db.Passwd, db.AllowNativePasswords = "mcp_gateway", "gw-secret", true
 	}
-	g, err := gateway.New(gateway.Config{Mode: mode, DB: db, Verifier: v, Logger: slog.New(slog.NewTextHandler(e.logs, nil))})
+	g, err := gateway.New(gateway.Config{Mode: mode, DB: db, Verifier: v, Issuer: oauth.DevIssuer, Logger: slog.New(slog.NewTextHandler(e.logs, nil))})
 	require.NoError(t, err)
 	t.Cleanup(func() { g.Close() })
 	hs := httptest.NewServer(g.Handler())
 	t.Cleanup(hs.Close)
-	return &gatewayEnv{e: e, dev: dev, audit: audit, url: hs.URL + "/mcp"}
+	return &gatewayEnv{e: e, dev: dev, other: other, audit: audit, url: hs.URL + "/mcp"}
 }
+
+const otherIssuer = "https://other.example"
 
 func (ge *gatewayEnv) token(t *testing.T, r oauth.TokenRequest) string {
 	t.Helper()
@@ -77,7 +90,11 @@ func (ge *gatewayEnv) token(t *testing.T, r oauth.TokenRequest) string {
 	if r.TTL == 0 {
 		r.TTL = 10 * time.Minute
 	}
-	tok, err := ge.dev.Mint(r)
+	idp := ge.dev
+	if r.Issuer == otherIssuer {
+		idp = ge.other
+	}
+	tok, err := idp.Mint(r)
 	require.NoError(t, err)
 	return tok
 }
@@ -282,17 +299,20 @@ func TestMCPGatewayBearer(t *testing.T) {
 	good := ge.token(t, oauth.TokenRequest{Subject: "alice"})
 	assert.Equal(t, http.StatusOK, post("Bearer "+good))
 	for name, auth := range map[string]string{
-		"no bearer":       "",
-		"basic":           "Basic YWxpY2U6eA==",
-		"empty bearer":    "Bearer ",
-		"garbage":         "Bearer not.a.token",
-		"wrong issuer":    "Bearer " + ge.token(t, oauth.TokenRequest{Subject: "alice", Issuer: "https://evil.example"}),
-		"wrong audience":  "Bearer " + ge.token(t, oauth.TokenRequest{Subject: "alice", Audience: "other"}),
-		"expired":         "Bearer " + ge.token(t, oauth.TokenRequest{Subject: "alice", TTL: -time.Minute}),
-		"no subject":      "Bearer " + ge.token(t, oauth.TokenRequest{}),
-		"tampered":        "Bearer " + good[:len(good)-4] + "AAAA",
-		"another's key":   "Bearer " + otherKeyToken(t),
-		"two credentials": "Bearer " + good + " " + good,
+		"no bearer":    "",
+		"basic":        "Basic YWxpY2U6eA==",
+		"empty bearer": "Bearer ",
+		"garbage":      "Bearer not.a.token",
+		"wrong issuer": "Bearer " + ge.token(t, oauth.TokenRequest{Subject: "alice", Issuer: "https://evil.example"}),
+		// Trusted, with a valid signature, but its "alice" is not the
+		// account alice: only the dev issuer's subjects are account names.
+		"another trusted issuer": "Bearer " + ge.token(t, oauth.TokenRequest{Subject: "alice", Issuer: otherIssuer}),
+		"wrong audience":         "Bearer " + ge.token(t, oauth.TokenRequest{Subject: "alice", Audience: "other"}),
+		"expired":                "Bearer " + ge.token(t, oauth.TokenRequest{Subject: "alice", TTL: -time.Minute}),
+		"no subject":             "Bearer " + ge.token(t, oauth.TokenRequest{}),
+		"tampered":               "Bearer " + good[:len(good)-4] + "AAAA",
+		"another's key":          "Bearer " + otherKeyToken(t),
+		"two credentials":        "Bearer " + good + " " + good,
 	} {
 		assert.Equal(t, http.StatusUnauthorized, post(auth), name)
 	}
@@ -333,6 +353,10 @@ func TestMCPGatewayPassthrough(t *testing.T) {
 	// bob holds no PROXY grant and needs none here.
 	bob := ge.sessionFor(t, "bob")
 	assert.Nil(t, call(t, bob, "query", sqlQuery("SELECT a FROM demo.t WHERE id = 1")).Error)
+	// Another trusted issuer's alice: alice's binding names the dev issuer.
+	otherAlice, err := ge.session(t, ge.token(t, oauth.TokenRequest{Subject: "alice", Issuer: otherIssuer}))
+	require.NoError(t, err, "the gateway trusts the issuer")
+	assert.Equal(t, uint16(1045), errCode(call(t, otherAlice, "query", sqlQuery("SELECT 1"))))
 	// No account for the subject: the login fails.
 	ghost := ge.sessionFor(t, "ghost")
 	assert.Equal(t, uint16(1045), errCode(call(t, ghost, "query", sqlQuery("SELECT 1"))))

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -40,6 +41,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(net.Ad
 	listen := fs.String("listen", "127.0.0.1:8808", "address to serve MCP on (streamable HTTP at /mcp)")
 	dsn := fs.String("db", "", "go-sql-driver/mysql DSN: the gateway account (impersonate), or the server's address and TLS settings (passthrough)")
 	mode := fs.String("mode", string(gateway.Impersonate), "impersonate: run each call as EXECUTE AS the user on the gateway's connections; passthrough: log in as the user with their token")
+	issuer := fs.String("impersonate-issuer", "", "impersonate mode: the issuer whose subjects are account names (default: the one trusted issuer)")
 	oauthConfig := oauth.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -70,7 +72,13 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(net.Ad
 		return fail(fmt.Errorf("%w (the gateway has no dev IdP: give the server's JWKS, e.g. --oauth-jwks-file <data-dir>/oauth-dev-jwks.json)", err))
 	}
 	defer v.Close()
-	g, err := gateway.New(gateway.Config{Mode: gateway.Mode(*mode), DB: db, Verifier: v, Logger: log})
+	if *issuer == "" && len(v.Issuers()) == 1 {
+		*issuer = v.Issuers()[0]
+	}
+	if *mode != string(gateway.Passthrough) && !slices.Contains(v.Issuers(), *issuer) {
+		return fail(fmt.Errorf("--impersonate-issuer must name one of the trusted issuers %v", v.Issuers()))
+	}
+	g, err := gateway.New(gateway.Config{Mode: gateway.Mode(*mode), DB: db, Verifier: v, Issuer: *issuer, Logger: log})
 	if err != nil {
 		return fail(err)
 	}

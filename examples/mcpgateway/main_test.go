@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,6 +18,11 @@ func TestFlagsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	jwks := "--oauth-jwks-file=" + dev.JWKSPath()
+	two := filepath.Join(t.TempDir(), "issuers.json")
+	if err := os.WriteFile(two, []byte(`{"audience":"db","issuers":[{"issuer":"https://a.example","jwks_file":"`+dev.JWKSPath()+
+		`"},{"issuer":"https://b.example","jwks_file":"`+dev.JWKSPath()+`"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		args []string
 		want string
@@ -26,6 +33,9 @@ func TestFlagsRefused(t *testing.T) {
 		{[]string{jwks, "--db", "@tcp(127.0.0.1:1)/", "--mode", "passthrough"}, "TLS"},
 		{[]string{"--db", "gw:pw@tcp(127.0.0.1:1)/"}, "--oauth-jwks-file"},
 		{[]string{jwks, "--db", "gw:pw@tcp(127.0.0.1:1)/", "--oauth-config", "x.json"}, "excludes"},
+		// Two issuers may both have an alice: say whose subjects are accounts.
+		{[]string{"--oauth-config", two, "--db", "gw:pw@tcp(127.0.0.1:1)/"}, "--impersonate-issuer"},
+		{[]string{"--oauth-config", two, "--db", "gw:pw@tcp(127.0.0.1:1)/", "--impersonate-issuer", "https://c.example"}, "--impersonate-issuer"},
 	} {
 		var stderr strings.Builder
 		if code := run(t.Context(), c.args, &stderr, nil); code != 1 {

@@ -63,6 +63,12 @@ type Config struct {
 	// ignored (passthrough: TLS is required, the token being a password).
 	DB       *mysql.Config
 	Verifier Verifier
+	// Issuer is, in impersonate mode, the one issuer whose subjects are
+	// account names (required): two issuers may both have an "alice", and
+	// only the server's account bindings say which one an account is, which
+	// the gateway does not read. Tokens of other issuers get a 401. In
+	// passthrough mode the account's binding decides, at login.
+	Issuer string
 	// MaxRows caps the rows a query returns (default 1000).
 	MaxRows int
 	// CallTimeout bounds one tool call on the database (default 30s).
@@ -103,6 +109,9 @@ func New(cfg Config) (*Gateway, error) {
 	switch cfg.Mode {
 	case Impersonate, "":
 		g.cfg.Mode = Impersonate
+		if cfg.Issuer == "" {
+			return nil, errors.New("gateway: impersonate mode needs the issuer whose subjects are account names")
+		}
 		ctr, err := mysql.NewConnector(db)
 		if err != nil {
 			return nil, fmt.Errorf("gateway: database: %w", err)
@@ -152,6 +161,10 @@ func (g *Gateway) verify(ctx context.Context, token string, _ *http.Request) (*a
 	c, err := g.cfg.Verifier.Verify(ctx, token)
 	if err != nil {
 		g.cfg.Logger.Info("gateway: bearer refused", "error", err)
+		return nil, fmt.Errorf("%w: the bearer token is not valid here", auth.ErrInvalidToken)
+	}
+	if g.cfg.Mode == Impersonate && c.Issuer != g.cfg.Issuer {
+		g.cfg.Logger.Info("gateway: bearer refused", "error", "not the impersonation issuer", "issuer", c.Issuer)
 		return nil, fmt.Errorf("%w: the bearer token is not valid here", auth.ErrInvalidToken)
 	}
 	return &auth.TokenInfo{
