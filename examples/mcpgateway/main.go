@@ -3,7 +3,7 @@
 // package gateway and the README.
 //
 //	go run ./examples/mcpgateway --db 'mcp_gateway:secret@tcp(127.0.0.1:4000)/?tls=skip-verify' \
-//	    --oauth-jwks-file data/oauth-dev-jwks.json
+//	    --oauth-jwks-file authplug-data/oauth-dev-jwks.json
 package main
 
 import (

@@ -3,7 +3,6 @@ package gateway
 import (
 	"crypto/sha256"
 	"database/sql"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -108,10 +107,8 @@ func (u *userPools) evictLocked(now time.Time) {
 func (u *userPools) close() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	var errs []error
 	for k, p := range u.m {
-		errs = append(errs, p.db.Close())
+		p.db.Close()
 		delete(u.m, k)
 	}
-	_ = errors.Join(errs...)
 }
