@@ -18,9 +18,10 @@ import (
 	"github.com/authplug/authplug/oauthclient"
 )
 
-// strictOAuthServer runs the server with the oauth plugin and a 1 ms leeway
-// on exp: a session whose token has expired fails its next statement at
-// once, so a pool that hands out such a connection shows it as an error.
+// strictOAuthServer runs the server with the oauth plugin and a 1 s leeway
+// on exp (30 s by default): a session whose token has expired fails its
+// statements a second later, so a pool that hands out such a connection
+// shows it as errors.
 func strictOAuthServer(t *testing.T, extra ...extension.Option) (*env, *oauth.DevIdP) {
 	t.Helper()
 	dev, err := oauth.LoadDevIdP(t.TempDir())
@@ -28,7 +29,7 @@ func strictOAuthServer(t *testing.T, extra ...extension.Option) (*env, *oauth.De
 	fk, err := oauth.NewFileKeys(dev.JWKSPath(), 0, nil)
 	require.NoError(t, err)
 	t.Cleanup(fk.Close)
-	plug, err := oauth.NewPlugin(oauth.Config{Keys: fk, Audience: oauth.DefaultAudience, Issuer: oauth.DevIssuer, Leeway: time.Millisecond})
+	plug, err := oauth.NewPlugin(oauth.Config{Keys: fk, Audience: oauth.DefaultAudience, Issuer: oauth.DevIssuer, Leeway: time.Second})
 	require.NoError(t, err)
 	reg := extension.NewRegistry()
 	require.NoError(t, reg.Register("oauth", append([]extension.Option{extension.WithCustomAuthPlugins(plug)}, extra...)...))
@@ -118,8 +119,8 @@ func TestOAuthClientPoolOutlivesItsTokens(t *testing.T) {
 	t.Parallel()
 	e, dev := strictOAuthServer(t)
 	cfg := tokenAccount(t, e, "svc-reports")
-	src := &devSource{dev: dev, sub: "svc-reports", ttl: 3 * time.Second}
-	db, err := oauthclient.Open(cfg, src, oauthclient.WithMargin(500*time.Millisecond))
+	src := &devSource{dev: dev, sub: "svc-reports", ttl: 4 * time.Second}
+	db, err := oauthclient.Open(cfg, src, oauthclient.WithMargin(time.Second))
 	require.NoError(t, err)
 	defer db.Close()
 	db.SetMaxOpenConns(4)
@@ -134,19 +135,19 @@ func TestOAuthClientPoolOutlivesItsTokens(t *testing.T) {
 
 // Without a pool lifetime at all, the connector alone never hands out a
 // connection whose token is within the margin of expiring: the server
-// (1 ms leeway) would fail the query with 1045 if it did.
+// would fail the query with 1045 if it did.
 func TestOAuthClientNeverHandsOutAnExpiredConnection(t *testing.T) {
 	t.Parallel()
 	e, dev := strictOAuthServer(t)
 	cfg := tokenAccount(t, e, "svc-batch")
-	src := &devSource{dev: dev, sub: "svc-batch", ttl: 3 * time.Second}
-	ctr, err := oauthclient.NewConnector(cfg, src, oauthclient.WithMargin(500*time.Millisecond))
+	src := &devSource{dev: dev, sub: "svc-batch", ttl: 4 * time.Second}
+	ctr, err := oauthclient.NewConnector(cfg, src, oauthclient.WithMargin(time.Second))
 	require.NoError(t, err)
 	db := sql.OpenDB(ctr)
 	defer db.Close()
 	db.SetMaxOpenConns(2)
 
-	_, errs, conns := hammer(t, db, 2, time.Now().Add(5*time.Second))
+	_, errs, conns := hammer(t, db, 2, time.Now().Add(6*time.Second))
 	assert.Zero(t, len(errs), "the first: %v", firstErr(errs))
 	assert.Greater(t, len(conns), 2, "the first connections were retired with their tokens")
 
@@ -163,7 +164,7 @@ func TestOAuthClientNeverHandsOutAnExpiredConnection(t *testing.T) {
 	_, err = raw.ExecContext(context.Background(), "SELECT 1")
 	require.NoError(t, err)
 	var last error
-	for time.Now().Before(tok.Expiry.Add(2 * time.Second)) {
+	for time.Now().Before(tok.Expiry.Add(3 * time.Second)) {
 		if _, last = raw.ExecContext(context.Background(), "SELECT 1"); last != nil {
 			break
 		}
