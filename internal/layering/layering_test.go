@@ -48,6 +48,8 @@ var allowed = map[string]rule{
 	// The kit imports nothing above privilege; its scenario tests check
 	// that it runs the plugins of a set of extensions.
 	"plugintest": {imports: []string{"authplugin", "priv", "privilege"}, tests: []string{"extension", "mysqlerr"}},
+	// The pool helper for applications: a client, it knows no server.
+	"oauthclient": {},
 }
 
 // unconstrained are the hosts, examples and tests (with their
