@@ -228,7 +228,7 @@ func (g *Gateway) newServer() *mcp.Server {
 		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
 	}, func(ctx context.Context, req *mcp.CallToolRequest, in ListTablesArgs) (*mcp.CallToolResult, Result, error) {
 		if in.Database == "" || strings.ContainsRune(in.Database, 0) {
-			return toolError(mysqlerr.New(mysqlerr.ErSyntax, "42000", "a database name is required, without NUL"))
+			return toolError(mysqlerr.Errorf(mysqlerr.ErSyntax, "a database name is required, without NUL"))
 		}
 		return g.call(ctx, req, "list_tables", "SHOW TABLES FROM "+quoteIdent(in.Database))
 	})
@@ -278,7 +278,7 @@ func (g *Gateway) call(ctx context.Context, req *mcp.CallToolRequest, tool, stmt
 // account.
 func executeAs(subject string) (string, error) {
 	if subject == "" {
-		return "", mysqlerr.New(mysqlerr.ErSpecificAccess, "42000", "the token has no subject to act as")
+		return "", mysqlerr.Errorf(mysqlerr.ErSpecificAccess, "the token has no subject to act as")
 	}
 	return "EXECUTE AS " + quoteString(subject) + "@'%'", nil
 }

@@ -53,10 +53,10 @@ func newUserPools(base *mysql.Config) (*userPools, error) {
 // get returns the pool that logs in as id.Subject with token.
 func (u *userPools) get(id *oauth.Claims, token string) (*sql.DB, error) {
 	if id.Subject == "" {
-		return nil, mysqlerr.New(mysqlerr.ErAccessDenied, "28000", "the token has no subject to log in as")
+		return nil, mysqlerr.Errorf(mysqlerr.ErAccessDenied, "the token has no subject to log in as")
 	}
 	if time.Until(id.Expires) <= tokenMargin {
-		return nil, mysqlerr.New(mysqlerr.ErAccessDenied, "28000", "the token expires in less than %s: get a new one", tokenMargin)
+		return nil, mysqlerr.Errorf(mysqlerr.ErAccessDenied, "the token expires in less than %s: get a new one", tokenMargin)
 	}
 	key := sha256.Sum256([]byte(token))
 	now := time.Now()

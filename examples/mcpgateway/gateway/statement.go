@@ -53,18 +53,18 @@ var stateFunctions = map[string]bool{
 // statement of a kind the gateway does not run).
 func checkStatement(q string) (statementKind, error) {
 	if strings.TrimSpace(q) == "" {
-		return 0, mysqlerr.New(mysqlerr.ErSyntax, "42000", "the query is empty")
+		return 0, mysqlerr.Errorf(mysqlerr.ErSyntax, "the query is empty")
 	}
 	if w := account.Keywords(q, 2); w[0] == "REVERT" || w[0] == "EXECUTE" && w[1] == "AS" {
 		return 0, refuse("%s: the gateway chooses whom a statement runs as", strings.TrimSpace(w[0]+" "+w[1]))
 	}
 	pieces, err := sqlparser.SplitStatementToPieces(q)
 	if err == nil && len(pieces) > 1 {
-		return 0, mysqlerr.New(mysqlerr.ErSyntax, "42000", "exactly one statement, not %d", len(pieces))
+		return 0, mysqlerr.Errorf(mysqlerr.ErSyntax, "exactly one statement, not %d", len(pieces))
 	}
 	stmt, err := sqlparser.Parse(q)
 	if err != nil {
-		return 0, mysqlerr.New(mysqlerr.ErSyntax, "42000", "the gateway runs one statement its parser reads: %v", err)
+		return 0, mysqlerr.Errorf(mysqlerr.ErSyntax, "the gateway runs one statement its parser reads: %v", err)
 	}
 	kind, err := allowedKind(stmt)
 	if err != nil {
@@ -105,7 +105,7 @@ func checkTokens(q string) error {
 		case typ == 0:
 			return nil
 		case typ == sqlparser.LEX_ERROR:
-			return mysqlerr.New(mysqlerr.ErSyntax, "42000", "the gateway cannot read the statement")
+			return mysqlerr.Errorf(mysqlerr.ErSyntax, "the gateway cannot read the statement")
 		case typ == '@' || typ == sqlparser.ID && strings.HasPrefix(string(val), "@"):
 			return refuse("variables: they outlive the call on the connection")
 		case typ != sqlparser.STRING && stateFunctions[strings.ToLower(string(val))]:
@@ -115,7 +115,7 @@ func checkTokens(q string) error {
 }
 
 func refuse(format string, args ...any) error {
-	return mysqlerr.New(mysqlerr.ErNotSupportedYet, "42000", "the gateway does not run "+format+
+	return mysqlerr.Errorf(mysqlerr.ErNotSupportedYet, "the gateway does not run "+format+
 		"; it runs exactly one SELECT, TABLE, VALUES, WITH, INSERT, REPLACE, UPDATE, DELETE, SHOW, DESCRIBE or EXPLAIN", args...)
 }
 
