@@ -3,12 +3,14 @@ package tests
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,7 +37,9 @@ import (
 // A password given once is kept for the user's later blocks; a token is
 // minted with the server's dev IdP. Every statement ends with ';'. One that
 // must fail says so in a comment on its line, `-- ERROR 1142`, and must fail
-// with that number; every other must succeed.
+// with that number; every other must succeed. A block marked
+// `<!-- run on: NAME -->` runs on another server, the one the README builds
+// under that name (tests/thirdparty_test.go), and not on this one.
 
 const readmePath = "../README.md"
 
@@ -232,7 +236,7 @@ func startReadmeServer(t *testing.T) *readmeServer {
 	log := &readyWriter{ready: make(chan struct{})}
 	done := make(chan int, 1)
 	go func() {
-		done <- servercmd.Run(ctx, []string{"--addr", "127.0.0.1:0", "--data-dir", dir}, io.Discard, log)
+		done <- servercmd.Run(ctx, []string{"--addr", "127.0.0.1:0", "--data-dir", dir, "--audit-log", filepath.Join(dir, "audit.log")}, io.Discard, log)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -252,23 +256,31 @@ func startReadmeServer(t *testing.T) *readmeServer {
 		t.Fatalf("the server did not listen within 30s:\n%s", log)
 	}
 	addr := readmeListeningRE.FindStringSubmatch(log.String())
-	pw := generatedRE.FindStringSubmatch(log.String())
 	require.NotNil(t, addr, "the listening address in the log:\n%s", log)
+	return &readmeServer{addr: addr[1], dataDir: dir, passwords: map[string]string{"root": generatedRootPassword(t, log.String())}}
+}
+
+// generatedRootPassword is root's password as a fresh server's log shows it.
+func generatedRootPassword(t *testing.T, log string) string {
+	t.Helper()
+	pw := generatedRE.FindStringSubmatch(log)
 	require.NotNil(t, pw, "a fresh server prints root's generated password:\n%s", log)
-	password := pw[1]
-	if strings.HasPrefix(password, `"`) {
-		var err error
-		password, err = strconv.Unquote(password)
-		require.NoError(t, err)
+	if !strings.HasPrefix(pw[1], `"`) {
+		return pw[1]
 	}
-	return &readmeServer{addr: addr[1], dataDir: dir, passwords: map[string]string{"root": password}}
+	password, err := strconv.Unquote(pw[1])
+	require.NoError(t, err)
+	return password
 }
 
 // run runs b in a new session and returns the first way it differs from
 // what the README says.
 func (s *readmeServer) run(ctx context.Context, b sqlBlock) error {
 	c := mysql.NewConfig()
+	// Over TLS, as the README's clients log in, so a plugin that takes a
+	// cleartext secret (a token, an API key) is asked for it.
 	c.User, c.Net, c.Addr, c.TLSConfig, c.Timeout = b.user, "tcp", s.addr, "skip-verify", 5*time.Second
+	c.AllowCleartextPasswords = true
 	switch {
 	case b.token:
 		dev, err := oauth.LoadDevIdP(s.dataDir)
@@ -279,7 +291,7 @@ func (s *readmeServer) run(ctx context.Context, b sqlBlock) error {
 		if err != nil {
 			return err
 		}
-		c.Passwd, c.AllowCleartextPasswords = tok, true
+		c.Passwd = tok
 	case b.password != "":
 		s.passwords[b.user] = b.password
 		fallthrough
@@ -325,8 +337,10 @@ func drain(rows *sql.Rows, err error) error {
 	return errors.Join(rows.Err(), rows.Close())
 }
 
-// readmeSQL is every SQL block of the README, parsed.
-func readmeSQL(t *testing.T) []sqlBlock {
+// readmeSQL is every SQL block of the README that runs on the server
+// named server (marked `<!-- run on: server -->`), parsed; server "" is the
+// example server, whose blocks are not marked.
+func readmeSQL(t *testing.T, server string) []sqlBlock {
 	t.Helper()
 	doc, err := os.ReadFile(readmePath)
 	require.NoError(t, err)
@@ -334,7 +348,8 @@ func readmeSQL(t *testing.T) []sqlBlock {
 	require.NoError(t, err)
 	var out []sqlBlock
 	for _, b := range blocks {
-		if b.lang != "sql" {
+		on, _ := strings.CutPrefix(b.marker, "run on:")
+		if b.lang != "sql" || strings.TrimSpace(on) != server {
 			continue
 		}
 		sb, err := parseSQLBlock(b)
@@ -348,7 +363,7 @@ func readmeSQL(t *testing.T) []sqlBlock {
 // server: what it says succeeds succeeds, and what it says fails fails with
 // the number it says.
 func TestREADMESQLBlocksRun(t *testing.T) {
-	blocks := readmeSQL(t)
+	blocks := readmeSQL(t, "")
 	require.NotEmpty(t, blocks, "README.md has no ```sql block: this test would check nothing")
 	s := startReadmeServer(t)
 	for _, b := range blocks {
@@ -357,6 +372,85 @@ func TestREADMESQLBlocksRun(t *testing.T) {
 		cancel()
 		require.NoError(t, err, "the README's SQL block at line %d", b.line)
 	}
+	checkAuditSample(t, filepath.Join(s.dataDir, "audit.log"))
+}
+
+// checkAuditSample checks the README's sample audit lines (the JSON block
+// marked `<!-- audit: ... -->`) against the audit log the SQL blocks wrote
+// at path: each must be one of its lines, with the same fields and values,
+// where the README's "..." stands for any value. A connection's ID must be
+// a number, but is not compared: it counts every session opened before.
+func checkAuditSample(t *testing.T, path string) {
+	t.Helper()
+	doc, err := os.ReadFile(readmePath)
+	require.NoError(t, err)
+	blocks, err := fencedBlocks(string(doc))
+	require.NoError(t, err)
+	var want []map[string]any
+	for _, b := range blocks {
+		if !strings.HasPrefix(b.marker, "audit:") {
+			continue
+		}
+		for i, line := range strings.Split(b.text, "\n") {
+			var rec map[string]any
+			require.NoError(t, json.Unmarshal([]byte(line), &rec), "README line %d", b.line+i)
+			want = append(want, rec)
+		}
+	}
+	require.NotEmpty(t, want, "README.md has no audit sample (a ```json block marked <!-- audit: ... -->)")
+	// The server writes a statement's line as the statement ends; poll,
+	// bounded, rather than assume it is there when the client has its answer.
+	var missing []map[string]any
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		written, err := os.ReadFile(path)
+		require.NoError(t, err)
+		var got []map[string]any
+		for line := range strings.Lines(string(written)) {
+			if !strings.HasSuffix(line, "\n") {
+				break // being written
+			}
+			var rec map[string]any
+			require.NoError(t, json.Unmarshal([]byte(line), &rec), "audit line %q", line)
+			got = append(got, rec)
+		}
+		missing = missing[:0]
+		for _, w := range want {
+			if !slices.ContainsFunc(got, func(g map[string]any) bool { return auditLineMatches(w, g) }) {
+				missing = append(missing, w)
+			}
+		}
+		if len(missing) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the README's audit lines %v are not among those the server wrote:\n%s", missing, written)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// auditLineMatches reports whether the written audit record got is the
+// README's want.
+func auditLineMatches(want, got map[string]any) bool {
+	if len(want) != len(got) {
+		return false
+	}
+	for k, w := range want {
+		g, ok := got[k]
+		switch {
+		case !ok:
+			return false
+		case w == "...":
+		case k == "connection_id":
+			if _, ok := g.(float64); !ok {
+				return false
+			}
+		case w != g:
+			return false
+		}
+	}
+	return true
 }
 
 // The runner fails a block that fails, or that fails otherwise than its
@@ -438,7 +532,8 @@ func TestREADMEBlockParsing(t *testing.T) {
 // Every Go block of the README is marked: `<!-- snippet: PATH -->` on the
 // line before its fence, and then it is found, line for line (under one
 // indentation), in that file of the repository, which compiles (an
-// example_test.go, run as a test); or `<!-- not compiled: WHY -->`.
+// example_test.go, run as a test); or `<!-- file: PATH -->`, a file of the
+// modules tests/thirdparty_test.go builds; or `<!-- not compiled: WHY -->`.
 func TestREADMEGoSnippetsAreFromCompiledFiles(t *testing.T) {
 	doc, err := os.ReadFile(readmePath)
 	require.NoError(t, err)
@@ -449,11 +544,11 @@ func TestREADMEGoSnippetsAreFromCompiledFiles(t *testing.T) {
 		if b.lang != "go" {
 			continue
 		}
-		if strings.HasPrefix(b.marker, "not compiled:") {
-			continue
+		if strings.HasPrefix(b.marker, "not compiled:") || strings.HasPrefix(b.marker, "file:") {
+			continue // a file of the third-party modules, built by TestThirdPartyPluginFromREADME
 		}
 		path, ok := strings.CutPrefix(b.marker, "snippet: ")
-		if !assert.True(t, ok, "README line %d: a Go block needs `<!-- snippet: PATH -->` or `<!-- not compiled: WHY -->` on the line before its fence", b.line-1) {
+		if !assert.True(t, ok, "README line %d: a Go block needs `<!-- snippet: PATH -->`, `<!-- file: PATH -->` or `<!-- not compiled: WHY -->` on the line before its fence", b.line-1) {
 			continue
 		}
 		src, err := os.ReadFile(filepath.Join("..", filepath.FromSlash(strings.TrimSpace(path))))
