@@ -96,8 +96,10 @@ type StmtEventInfo struct {
 	Text         string
 	Tables       []TableRef
 	AffectedRows uint64
-	Err          error
-	PluginState  any
+	// Err is nil on success; a *mysqlerr.Error with what the client got
+	// when the statement failed with a MySQL error.
+	Err         error
+	PluginState any
 }
 
 // SessionHandler receives one session's events. Either function may be nil.

@@ -27,6 +27,19 @@ func Errorf(code uint16, format string, args ...any) *Error {
 	return &Error{Code: code, SQLState: State(code), Message: fmt.Sprintf(format, args...)}
 }
 
+// Received is an error the host got from below it (the engine's own, which
+// the wire would carry as it is): its number and state are the engine's,
+// not necessarily in this package's table. Only a host's conversion from
+// the engine's error type calls it.
+func Received(code uint16, state, message string) *Error {
+	return &Error{Code: code, SQLState: state, Message: message}
+}
+
+// SyntaxError is 1064, a statement the parser refused; near says where.
+func SyntaxError(near string) *Error {
+	return Errorf(ErSyntax, "You have an error in your SQL syntax; %s", near)
+}
+
 // Code returns the MySQL error number in err's chain, or 0 when there is none.
 func Code(err error) uint16 {
 	var e *Error

@@ -251,7 +251,7 @@ func (h *handler) run(ctx context.Context, c *mysql.Conn, cn *conn, query string
 		return h.account(ctx, c, cn, query, callback)
 	}
 	cn.plan.begin()
-	return h.s.hideMissing(c, cn, query, cn.plan.explain(h.Handler.ComQuery(ctx, c, query, callback)))
+	return h.s.hideMissing(c, cn, query, cn.plan.explain(syntaxError(query, h.Handler.ComQuery(ctx, c, query, callback))))
 }
 
 // ComMultiQuery runs the first statement of query and returns the rest,
@@ -270,7 +270,7 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 		}
 		cn.plan.begin()
 		rest, err := h.Handler.ComMultiQuery(ctx, c, query, callback)
-		return rest, toSQLError(cn.plan.explain(err))
+		return rest, toSQLError(cn.plan.explain(syntaxError(query, err)))
 	}
 	first, rest := h.splitFirst(ctx, c, query)
 	// The client must be told when more results follow.
@@ -449,7 +449,7 @@ func (h *handler) emit(st *stmtAudit, c *mysql.Conn, text string, affected uint6
 		CurrentDB:        h.s.currentDB(c),
 		Text:             text,
 		AffectedRows:     affected,
-		Err:              err,
+		Err:              asClientSaw(err),
 		PluginState:      sess.State(),
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authplug/authplug/extension"
+	"github.com/authplug/authplug/mysqlerr"
 )
 
 type recorded struct {
@@ -71,4 +72,50 @@ func TestExtensionsHearConnectionAndStatementEvents(t *testing.T) {
 	assert.Contains(t, got, "stmt success root SET PASSWORD FOR u = '<redacted>'")
 	assert.Eventually(t, func() bool { return slices.Contains(rec.list(), "conn disconnected root") }, e.timeout, e.timeout/100,
 		"the disconnect is reported once the server has seen the close")
+}
+
+// A failed statement's event carries the error the client got, as a
+// *mysqlerr.Error, whether authplug refused it or the engine failed it:
+// an audit log shows every failure in one form.
+func TestStatementErrorsReachExtensionsAsTheClientSawThem(t *testing.T) {
+	var mu sync.Mutex
+	errs := map[string]error{}
+	reg := extension.NewRegistry()
+	require.NoError(t, reg.Register("audit", extension.WithSessionHandlerFactory(func() *extension.SessionHandler {
+		return &extension.SessionHandler{OnStmtEvent: func(tp extension.StmtEventTp, info *extension.StmtEventInfo) {
+			if tp == extension.StmtError {
+				mu.Lock()
+				defer mu.Unlock()
+				errs[info.Text] = info.Err
+			}
+		}}
+	})))
+	es, err := reg.GetExtensions()
+	require.NoError(t, err)
+	e := start(t, es, "")
+	e.seed()
+	exec(t, e.root(), "CREATE USER low IDENTIFIED BY 'pw'", "GRANT SELECT ON demo.t TO low")
+	low, root := e.conn("low", "pw", withTLS), e.root()
+
+	for _, c := range []struct {
+		conn *sql.Conn
+		stmt string
+		want uint16
+	}{
+		{root, "SELECT * FROM demo.nosuch", mysqlerr.ErNoSuchTable},     // the engine's
+		{low, "SELECT * FROM mysql.user", mysqlerr.ErTableAccessDenied}, // authplug's
+		{low, "SELEC 1", mysqlerr.ErSyntax},
+	} {
+		stmt, want := c.stmt, c.want
+		_, err := query(c.conn, stmt)
+		require.Error(t, err, stmt)
+		mu.Lock()
+		got := errs[stmt]
+		mu.Unlock()
+		var me *mysqlerr.Error
+		if assert.ErrorAs(t, got, &me, "%s: %T %v", stmt, got, got) {
+			assert.Equal(t, want, me.Code, stmt)
+			assert.Equal(t, code(err), me.Code, "%s: the number the client got", stmt)
+		}
+	}
 }

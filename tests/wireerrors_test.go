@@ -53,3 +53,34 @@ func TestRefusalKeepsItsNumberOnEveryCommand(t *testing.T) {
 		})
 	}
 }
+
+// A statement the parser refuses is MySQL's 1064 (42000), where the engine
+// alone answers 1105; a statement that parses keeps the engine's own error.
+// (COM_STMT_PREPARE is parsed by vitess before the host sees it, and its
+// syntax errors stay 1105: README, "Where the host differs".)
+func TestSyntaxErrorIs1064OnEveryCommand(t *testing.T) {
+	e := start(t, nil, "")
+	e.seed()
+	root := e.root()
+	multi := e.conn("root", rootPassword, withTLS, func(c *mysql.Config) { c.MultiStatements = true })
+	for name, run := range map[string]func() error{
+		"text": func() error {
+			_, err := query(root, "SELEC 1")
+			return err
+		},
+		"multi-statement": func() error {
+			_, err := query(multi, "SELECT 1 FROM; SELECT 1")
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var me *mysql.MySQLError
+			require.ErrorAs(t, run(), &me)
+			assert.Equal(t, uint16(1064), me.Number, "%v", me)
+			assert.Equal(t, "42000", string(me.SQLState[:]), "%v", me)
+			assert.Contains(t, me.Message, "You have an error in your SQL syntax")
+		})
+	}
+	_, err := query(root, "SELECT * FROM demo.nosuch")
+	assert.Equal(t, uint16(1146), code(err), "a statement that parses keeps the engine's error: %v", err)
+}
