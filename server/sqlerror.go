@@ -56,7 +56,7 @@ func syntaxError(query string, err error) error {
 	if err == nil || mysqlerr.Code(err) != 0 {
 		return err
 	}
-	if se := (*mysql.SQLError)(nil); errors.As(err, &se) && se.Num != mysql.ERUnknownError {
+	if se := (*mysql.SQLError)(nil); errors.As(err, &se) && se.Num != int(mysqlerr.ErUnknownError) {
 		return err
 	}
 	_, _, perr := sqlparser.ParseOne(context.Background(), query)
