@@ -361,6 +361,7 @@ func TestImpersonation(t *testing.T) {
 	assert.Equal(t, uint16(1221), code(err), "no nesting")
 	_, err = s.Impersonate(alice)
 	assert.Equal(t, uint16(1221), code(err), "not even the same account again")
+	assert.Equal(t, uint16(1221), code(s.SetActiveRoles(nil)), "SET ROLE would change the caller's roles, not alice's")
 
 	restore()
 	restore()

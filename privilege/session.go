@@ -120,8 +120,15 @@ func (s *Session) ConnState() *tls.ConnectionState { return s.connState }
 func (s *Session) ActiveRoles() []priv.Account { return slices.Clone(s.ident.Load().roles) }
 
 // SetActiveRoles is SET ROLE: every role must be granted to the session's
-// account (3530). Roles revoked later stop counting at once.
+// account (3530). Roles revoked later stop counting at once. While the
+// session acts as another account it is refused (1221): the roles are the
+// session's own account's, so they would be checked against the caller and
+// come into force only after REVERT, switched on by a statement run for
+// someone else.
 func (s *Session) SetActiveRoles(roles []priv.Account) error {
+	if _, acting := s.Impersonating(); acting {
+		return mysqlerr.WrongUsage("SET ROLE", "EXECUTE AS")
+	}
 	e := s.m.store.Snapshot().entry(s.account)
 	for _, r := range roles {
 		if e == nil || !hasKey(e.roles, r) {
@@ -130,7 +137,10 @@ func (s *Session) SetActiveRoles(roles []priv.Account) error {
 	}
 	for {
 		old := s.ident.Load()
-		next := &identity{roles: slices.Clone(roles), target: old.target}
+		if old.target != nil {
+			return mysqlerr.WrongUsage("SET ROLE", "EXECUTE AS")
+		}
+		next := &identity{roles: slices.Clone(roles)}
 		if s.ident.CompareAndSwap(old, next) {
 			return nil
 		}

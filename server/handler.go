@@ -208,6 +208,8 @@ func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cal
 		// No session: the engine's authorization refuses (authz.go).
 		return h.Handler.ComQuery(ctx, c, query, callback)
 	}
+	ctx, done := whileConnected(ctx, c)
+	defer done()
 	if !cn.events.HasStmtEventHandlers() {
 		return toSQLError(h.run(ctx, c, cn, query, callback))
 	}
@@ -268,6 +270,8 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 		if err := usable(cn.sess, query); err != nil {
 			return "", toSQLError(err)
 		}
+		ctx, done := whileConnected(ctx, c)
+		defer done()
 		cn.plan.begin()
 		rest, err := h.Handler.ComMultiQuery(ctx, c, query, callback)
 		return rest, toSQLError(cn.plan.explain(syntaxError(query, err)))
@@ -348,6 +352,8 @@ func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *my
 	if cn == nil {
 		return h.Handler.ComStmtExecute(ctx, c, prepare, callback)
 	}
+	ctx, done := whileConnected(ctx, c)
+	defer done()
 	st := h.newStmt(ctx, cn)
 	var affected uint64
 	err := usable(cn.sess, prepare.PrepareStmt)

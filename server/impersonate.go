@@ -174,6 +174,9 @@ func (h *handler) executeAs(ctx context.Context, c *mysql.Conn, cn *conn, query 
 	if err != nil {
 		return true, mysqlerr.Errorf(mysqlerr.ErSyntax, "%v", err)
 	}
+	if kind := sessionStatement(stmt); kind != "" {
+		return true, mysqlerr.WrongUsage(kind, "EXECUTE AS")
+	}
 	restore, err := cn.sess.Impersonate(target)
 	if err != nil {
 		h.stmtEvent(cn, c, query, 0, err)
@@ -185,6 +188,40 @@ func (h *handler) executeAs(ctx context.Context, c *mysql.Conn, cn *conn, query 
 	}
 	defer restore() // on every path, panics included
 	return true, h.ComQuery(ctx, c, stmt, callback)
+}
+
+// sessionStatement names the kind of stmt when its effect is the session it
+// runs on rather than data or accounts: after the one-statement EXECUTE AS
+// form that effect would stay on the caller's session, set by a statement
+// run for another account (on a gateway's pooled connection, for the next
+// user's statement to inherit). SET ROLE would even change the caller's own
+// roles. "" for every other statement. Account statements (SET PASSWORD,
+// SET DEFAULT ROLE) change the account acted as, under its grants, and are
+// not session state.
+func sessionStatement(stmt string) string {
+	w := account.Keywords(stmt, 3)
+	switch w[0] {
+	case "SET":
+		switch {
+		case w[1] == "PASSWORD" || w[1] == "DEFAULT" && w[2] == "ROLE":
+			return ""
+		case w[1] == "ROLE":
+			return "SET ROLE"
+		}
+		return "SET"
+	case "USE", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "XA", "LOCK", "UNLOCK",
+		"PREPARE", "EXECUTE", "DEALLOCATE", "REVERT", "HANDLER":
+		return w[0]
+	case "START":
+		if w[1] == "TRANSACTION" {
+			return "START TRANSACTION"
+		}
+	case "CREATE", "DROP":
+		if w[1] == "TEMPORARY" || w[0] == "DROP" && w[1] == "PREPARE" {
+			return w[0] + " " + w[1]
+		}
+	}
+	return ""
 }
 
 // provider answers CURRENT_USER() with the account a session acts as (the

@@ -131,3 +131,71 @@ func TestExecuteAs(t *testing.T) {
 		exec(t, e.root(), "GRANT PROXY ON 'alice'@'%' TO 'gateway'@'%'")
 	})
 }
+
+// SET ROLE names the caller's roles and acts on the caller's session, not
+// the account acted as: under EXECUTE AS it would let a gateway's pooled
+// connection keep roles switched on by a statement run for a user. It is
+// refused while acting as another account (1221), in both forms, and the
+// one-statement form refuses every statement whose effect is the session
+// itself, which would outlive the statement.
+func TestExecuteAsLeavesNoSessionState(t *testing.T) {
+	e, _ := withTokenPlugin(t)
+	exec(t, e.root(),
+		"CREATE USER 'alice' IDENTIFIED WITH mysql_native_password BY 'x' ACCOUNT LOCK",
+		"GRANT SELECT ON demo.t TO 'alice'",
+		"CREATE TABLE demo.s (id INT PRIMARY KEY)",
+		"CREATE ROLE 'reader'",
+		"GRANT SELECT ON demo.s TO 'reader'",
+		"CREATE USER gateway IDENTIFIED WITH authentication_test_token AS 'token:gw'",
+		"GRANT 'reader' TO gateway", // granted, not a default role: inactive
+		"GRANT PROXY ON 'alice'@'%' TO 'gateway'@'%'",
+	)
+	gw := e.conn("gateway", "gw", withCleartext, withTLS)
+	ctx := context.Background()
+	require.Equal(t, uint16(1142), codeOf(gw, "SELECT id FROM demo.s"), "reader is not active")
+
+	_, err := gw.ExecContext(ctx, "EXECUTE AS 'alice' SET ROLE ALL")
+	assert.Equal(t, uint16(1221), code(err), "%v", err)
+	assert.Equal(t, uint16(1142), codeOf(gw, "SELECT id FROM demo.s"), "no role of the gateway's was switched on")
+
+	for _, q := range []string{
+		"EXECUTE AS 'alice' SET ROLE 'reader'",
+		"EXECUTE AS 'alice' SET ROLE DEFAULT",
+		"EXECUTE AS 'alice'@'%' set role all",
+		"EXECUTE AS 'alice' SET @x = 1",
+		"EXECUTE AS 'alice' SET autocommit = 0",
+		"EXECUTE AS 'alice' SET NAMES latin1",
+		"EXECUTE AS 'alice' SET SESSION TRANSACTION READ ONLY",
+		"EXECUTE AS 'alice' USE demo",
+		"EXECUTE AS 'alice' BEGIN",
+		"EXECUTE AS 'alice' START TRANSACTION",
+		"EXECUTE AS 'alice' LOCK TABLES demo.t READ",
+		"EXECUTE AS 'alice' UNLOCK TABLES",
+		"EXECUTE AS 'alice' PREPARE p FROM 'SELECT 1'",
+		"EXECUTE AS 'alice' EXECUTE p",
+		"EXECUTE AS 'alice' CREATE TEMPORARY TABLE demo.tmp (a INT)",
+		"EXECUTE AS 'alice' REVERT",
+	} {
+		_, err := gw.ExecContext(ctx, q)
+		assert.Equal(t, uint16(1221), code(err), "%s: %v", q, err)
+	}
+	assert.Equal(t, uint16(1142), codeOf(gw, "SELECT id FROM demo.s"), "no role of the gateway's was switched on")
+	rows, err := query(gw, "SELECT DATABASE(), @@autocommit, @x")
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"", "1", ""}}, rows, "no database chosen, no variable set")
+
+	// The session form: SET ROLE while acting as alice is refused too.
+	exec(t, gw, "EXECUTE AS 'alice'")
+	_, err = gw.ExecContext(ctx, "SET ROLE ALL")
+	assert.Equal(t, uint16(1221), code(err), "%v", err)
+	exec(t, gw, "REVERT")
+	assert.Equal(t, uint16(1142), codeOf(gw, "SELECT id FROM demo.s"))
+
+	// What is the account's, not the session's, still runs as alice:
+	// account statements judged by alice's grants.
+	_, err = gw.ExecContext(ctx, "EXECUTE AS 'alice' SET PASSWORD = 'taken'")
+	assert.Equal(t, uint16(1227), code(err), "%v", err)
+	exec(t, gw, "SET ROLE 'reader'") // as itself, the gateway may
+	_, err = query(gw, "SELECT id FROM demo.s")
+	assert.NoError(t, err)
+}

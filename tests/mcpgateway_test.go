@@ -367,3 +367,63 @@ func TestMCPGatewayPassthrough(t *testing.T) {
 	assert.Equal(t, uint16(1235), errCode(call(t, alice, "query", sqlQuery("SET @x = 1"))), "the same one-statement policy")
 	assert.Empty(t, ge.statements(t, func(r oauth.Record) bool { return r.User == "mcp_gateway" }), "the gateway account is never used")
 }
+
+// One user cannot take every connection: calls beyond the per-user limit
+// are refused at once (1203), and another user's call runs meanwhile. The
+// slow calls are SLEEP: anything the user's grants allow may be slow.
+func TestMCPGatewayOneUserCannotHoldEveryConnection(t *testing.T) {
+	for _, mode := range []gateway.Mode{gateway.Impersonate, gateway.Passthrough} {
+		t.Run(string(mode), func(t *testing.T) {
+			ge := startGateway(t, mode)
+			alice := ge.sessionFor(t, "alice")
+			bob := ge.sessionFor(t, "bob")
+			if mode == gateway.Impersonate {
+				exec(t, ge.e.root(), "GRANT PROXY ON 'bob'@'%' TO 'mcp_gateway'@'%'")
+			}
+			const tries = gateway.DefaultMaxCallsPerUser + 3
+			// Passthrough pools are per token: a user with many tokens is
+			// still one user.
+			sessions := []*mcp.ClientSession{alice}
+			for range tries - 1 {
+				if mode == gateway.Passthrough {
+					sessions = append(sessions, ge.sessionFor(t, "alice"))
+				} else {
+					sessions = append(sessions, alice)
+				}
+			}
+			codes := make(chan uint16, tries)
+			for _, s := range sessions {
+				go func() {
+					res, err := s.CallTool(t.Context(), &mcp.CallToolParams{Name: "query", Arguments: sqlQuery("SELECT SLEEP(4)")})
+					if err != nil {
+						codes <- 1
+						return
+					}
+					raw, _ := json.Marshal(res.StructuredContent)
+					var out gateway.Result
+					_ = json.Unmarshal(raw, &out)
+					codes <- errCode(out)
+				}()
+			}
+			// The refused calls come back first, before any sleep ends.
+			for range tries - gateway.DefaultMaxCallsPerUser {
+				select {
+				case c := <-codes:
+					assert.Equal(t, uint16(1203), c, "a call beyond alice's limit")
+				case <-time.After(3 * time.Second):
+					t.Fatal("alice's calls beyond her limit were not refused at once")
+				}
+			}
+			r := call(t, bob, "query", sqlQuery("SELECT CURRENT_USER()"))
+			require.Nil(t, r.Error, "bob is served while alice's calls run")
+			for range gateway.DefaultMaxCallsPerUser {
+				select {
+				case c := <-codes:
+					assert.Zero(t, c, "alice's calls within her limit ran")
+				case <-time.After(30 * time.Second):
+					t.Fatal("alice's calls did not end")
+				}
+			}
+		})
+	}
+}

@@ -5,6 +5,9 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -503,4 +507,91 @@ func TestNewPluginTakesOnlyKeysItNeedNotClose(t *testing.T) {
 	assert.ErrorContains(t, err, "Keys with Issuer", "keys for no issuer in particular")
 	_, err = NewPlugin(Config{Audience: audience, Keys: keys, Issuer: issuer, Issuers: []IssuerConfig{{Issuer: "b", Keys: keys}}})
 	assert.Error(t, err)
+}
+
+// The issuer read before the signature only chooses the keys: a payload
+// whose members spell iss twice (encoding/json matches "ISS" to the iss
+// field too, and the last one wins), or as a list, never has one issuer's
+// key accepted for another's token.
+func TestPeekedIssuerIsTheVerifiedOne(t *testing.T) {
+	const issA, issB = "https://a.example", "https://b.example"
+	a, b := ecSigner(t, "k1"), ecSigner(t, "k1")
+	v, err := NewVerifier(t.Context(), Config{Audience: audience, Issuers: []IssuerConfig{
+		{Issuer: issA, JWKSFile: jwksFile(t, a)},
+		{Issuer: issB, JWKSFile: jwksFile(t, b)},
+	}})
+	require.NoError(t, err)
+	t.Cleanup(v.Close)
+	now := time.Now().Unix()
+	sign := func(s signer, payload string) string {
+		enc := base64.RawURLEncoding.EncodeToString
+		in := enc([]byte(`{"alg":"ES256","kid":"k1","typ":"JWT"}`)) + "." + enc([]byte(payload))
+		sig, err := s.method.Sign(in, s.key)
+		require.NoError(t, err)
+		return in + "." + enc(sig)
+	}
+	rest := fmt.Sprintf(`"aud":%q,"sub":"alice","iat":%d,"exp":%d`, audience, now, now+600)
+	for name, c := range map[string]struct {
+		s       signer
+		payload string
+	}{
+		"ISS after iss, A's key":  {a, fmt.Sprintf(`{"iss":%q,"ISS":%q,%s}`, issB, issA, rest)},
+		"ISS after iss, B's key":  {b, fmt.Sprintf(`{"iss":%q,"ISS":%q,%s}`, issB, issA, rest)},
+		"Iss before iss, A's key": {a, fmt.Sprintf(`{"Iss":%q,"iss":%q,%s}`, issA, issB, rest)},
+		"iss as a list":           {a, fmt.Sprintf(`{"iss":[%q],%s}`, issA, rest)},
+		"iss with a space":        {a, fmt.Sprintf(`{"iss":%q,%s}`, issA+" ", rest)},
+		"iss in another case":     {a, fmt.Sprintf(`{"iss":%q,%s}`, "https://A.example", rest)},
+	} {
+		c, err := v.Verify(t.Context(), sign(c.s, c.payload))
+		if err == nil {
+			t.Errorf("%s: verified as %s", name, c.Issuer)
+		}
+	}
+	c, err := v.Verify(t.Context(), sign(a, fmt.Sprintf(`{"iss":%q,%s}`, issA, rest)))
+	require.NoError(t, err, "the same token, spelt plainly, verifies")
+	assert.Equal(t, issA, c.Issuer)
+}
+
+// A flood of tokens with random kids (each a valid signature of a key the
+// IdP never published) makes at most one refetch of their issuer's JWKS,
+// and none of another issuer's.
+func TestUnknownKIDFloodIsRateLimitedPerIssuer(t *testing.T) {
+	a, b := ecSigner(t, "k1"), ecSigner(t, "k1")
+	jwksA, jwksB := &jwksServer{}, &jwksServer{}
+	jwksA.set(t, a)
+	jwksB.set(t, b)
+	tsA, tsB := httptest.NewTLSServer(jwksA), httptest.NewTLSServer(jwksB)
+	t.Cleanup(tsA.Close)
+	t.Cleanup(tsB.Close)
+	pool := x509.NewCertPool()
+	pool.AddCert(tsA.Certificate())
+	pool.AddCert(tsB.Certificate())
+	seen := newRefreshes()
+	v, err := NewVerifier(t.Context(), Config{Audience: audience, OnRefresh: seen.onRefresh,
+		HTTPClient: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}},
+		Issuers:    []IssuerConfig{{Issuer: "https://a.example", JWKSURL: tsA.URL}, {Issuer: "https://b.example", JWKSURL: tsB.URL}}})
+	require.NoError(t, err)
+	t.Cleanup(v.Close)
+	seen.next(t, succeeded)
+	seen.next(t, succeeded)
+	_, err = v.Verify(t.Context(), signWith(t, a, claimsOfIssuer("https://a.example", "alice")))
+	require.NoError(t, err)
+	beforeA, beforeB := jwksA.count(), jwksB.count()
+
+	flood := make([]string, 100)
+	for i := range flood {
+		flood[i] = signWith(t, ecSigner(t, fmt.Sprintf("random-%d", i)), claimsOfIssuer("https://a.example", "alice"))
+	}
+	var wg sync.WaitGroup
+	for _, tok := range flood {
+		wg.Go(func() {
+			_, err := v.Verify(t.Context(), tok)
+			assert.Error(t, err)
+		})
+	}
+	wg.Wait()
+	assert.LessOrEqual(t, jwksA.count()-beforeA, 1, "at most one refetch of A's keys")
+	assert.Equal(t, beforeB, jwksB.count(), "B's keys are not fetched for A's tokens")
+	_, err = v.Verify(t.Context(), signWith(t, a, claimsOfIssuer("https://a.example", "alice")))
+	assert.NoError(t, err, "A's own tokens still verify")
 }

@@ -28,6 +28,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -71,15 +72,33 @@ type Config struct {
 	Issuer string
 	// MaxRows caps the rows a query returns (default 1000).
 	MaxRows int
+	// MaxCallsPerUser caps the tool calls of one user (issuer and subject)
+	// running at once (default DefaultMaxCallsPerUser); more are refused
+	// with 1203. Each running call holds a database connection: without a
+	// cap, one user's slow statements would take every connection the
+	// gateway, or the server, has.
+	MaxCallsPerUser int
+	// MaxConns caps the gateway account's pool in impersonate mode
+	// (default DefaultMaxConns); a call waits for a free connection, within
+	// CallTimeout. Passthrough pools are per token, of 2 connections each.
+	MaxConns int
 	// CallTimeout bounds one tool call on the database (default 30s).
 	CallTimeout time.Duration
 	Logger      *slog.Logger
 }
 
+// The defaults of Config.MaxCallsPerUser and Config.MaxConns.
+const (
+	DefaultMaxCallsPerUser = 4
+	DefaultMaxConns        = 32
+)
+
 // Gateway serves the MCP tools.
 type Gateway struct {
 	cfg    Config
 	server *mcp.Server
+	// running counts each user's calls in progress.
+	running inFlight
 	// db is the gateway account's pool (impersonate mode).
 	db *sql.DB
 	// users are the per-token pools (passthrough mode).
@@ -97,10 +116,16 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = 30 * time.Second
 	}
+	if cfg.MaxCallsPerUser <= 0 {
+		cfg.MaxCallsPerUser = DefaultMaxCallsPerUser
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	g := &Gateway{cfg: cfg}
+	g := &Gateway{cfg: cfg, running: inFlight{n: map[string]int{}}}
 	// Each statement is one COM_QUERY: with multi-statements on, the
 	// server would run what follows a ';' after the EXECUTE AS statement
 	// as the gateway itself.
@@ -117,6 +142,7 @@ func New(cfg Config) (*Gateway, error) {
 			return nil, fmt.Errorf("gateway: database: %w", err)
 		}
 		g.db = sql.OpenDB(ctr)
+		g.db.SetMaxOpenConns(cfg.MaxConns)
 	case Passthrough:
 		u, err := newUserPools(db)
 		if err != nil {
@@ -248,6 +274,13 @@ func (g *Gateway) call(ctx context.Context, req *mcp.CallToolRequest, tool, stmt
 		log.Info("gateway: statement refused", "error", err)
 		return toolError(err)
 	}
+	user := fmt.Sprintf("%q %q", id.Issuer, id.Subject)
+	if !g.running.acquire(user, g.cfg.MaxCallsPerUser) {
+		log.Info("gateway: call refused", "error", "too many calls running", "limit", g.cfg.MaxCallsPerUser)
+		return toolError(mysqlerr.Errorf(mysqlerr.ErTooManyUserConns,
+			"User %s already has %d calls running at the gateway, its limit", mysqlerr.BoundedName(id.Subject), g.cfg.MaxCallsPerUser))
+	}
+	defer g.running.release(user)
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.CallTimeout)
 	defer cancel()
 	var res Result
@@ -269,6 +302,31 @@ func (g *Gateway) call(ctx context.Context, req *mcp.CallToolRequest, tool, stmt
 	}
 	log.Info("gateway: call ran", "rows", len(res.Rows))
 	return nil, res, nil
+}
+
+// inFlight counts calls in progress per user.
+type inFlight struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// acquire counts one more call of user, unless max are running.
+func (f *inFlight) acquire(user string, max int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n[user] >= max {
+		return false
+	}
+	f.n[user]++
+	return true
+}
+
+func (f *inFlight) release(user string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n[user]--; f.n[user] <= 0 {
+		delete(f.n, user)
+	}
 }
 
 // executeAs is the prefix that runs a statement as the subject's account.
