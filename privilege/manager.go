@@ -218,42 +218,46 @@ func (m *Manager) ConnectionVerification(ctx context.Context, req LoginRequest) 
 	c := clientOf(req.RemoteAddr)
 	_, unix := req.RemoteAddr.(*net.UnixAddr)
 	secure := req.ConnState != nil || unix
-	deny := func(reason string, err error) (*Session, error) {
+	deny := func(kind LoginFailure, plugin, reason string, err error) (*Session, error) {
 		m.log.LogAttrs(ctx, slog.LevelWarn, "login refused",
 			slog.String("user", mysqlerr.BoundedName(req.User)), slog.String("client", c.host()),
 			slog.String("reason", reason), slog.Any("error", err))
 		if err != nil {
 			reason += ": " + err.Error()
 		}
-		return nil, &LoginError{Reason: reason, public: mysqlerr.LoginDenied(req.User, c.host(), len(req.AuthData) > 0)}
+		return nil, &LoginError{Reason: reason, Kind: kind, Plugin: plugin, public: mysqlerr.LoginDenied(req.User, c.host(), len(req.AuthData) > 0)}
 	}
 	if utf8.RuneCountInString(req.User) > mysqlerr.MaxUserNameLen {
 		// No account has such a name: refusing at once tells nothing.
-		return deny(fmt.Sprintf("user name longer than %d characters", mysqlerr.MaxUserNameLen), nil)
+		return deny(LoginNoAccount, "", fmt.Sprintf("user name longer than %d characters", mysqlerr.MaxUserNameLen), nil)
 	}
 
 	now := m.now()
 	snap := m.store.Snapshot()
 	e := snap.match(req.User, c)
-	p, reason, err := m.admit(e, req, secure, now)
-	if reason != "" {
+	p, kind, reason, err := m.admit(e, req, secure, now)
+	if kind != "" {
 		m.decoy(ctx, req, m.answeredFor(req, e), secure)
-		return deny(reason, err)
+		plugin := ""
+		if e != nil {
+			plugin = e.user.Plugin
+		}
+		return deny(kind, plugin, reason, err)
 	}
 	u := e.user
 	if len(req.AuthData) > p.AuthDataLimit() {
-		return deny(fmt.Sprintf("response of %d bytes, over the plugin's limit of %d", len(req.AuthData), p.AuthDataLimit()), nil)
+		return deny(LoginResponseTooLong, p.Name, fmt.Sprintf("response of %d bytes, over the plugin's limit of %d", len(req.AuthData), p.AuthDataLimit()), nil)
 	}
 	if err := ctx.Err(); err != nil {
-		return deny("login deadline passed", err)
+		return deny(LoginDeadline, p.Name, "login deadline passed", err)
 	}
 	state, err := m.authenticate(ctx, p, req.pluginRequest(u.Account.Host, u.AuthString, secure))
 	if err != nil {
 		m.lockout.failed(u, now)
 		if _, ok := err.(*panicError); ok {
-			return deny("auth plugin panicked", nil) // logged with its stack
+			return deny(LoginPluginPanic, p.Name, "auth plugin panicked", nil) // logged with its stack
 		}
-		return deny("authentication failed", err)
+		return deny(LoginBadCredentials, p.Name, "authentication failed", err)
 	}
 	m.lockout.succeeded(u)
 
@@ -284,7 +288,7 @@ func (m *Manager) ConnectionVerification(ctx context.Context, req LoginRequest) 
 			return ra.ActivateRoles(sortedKeys(e.roles), slices.Clone(e.defaultRoles))
 		})
 		if err != nil {
-			return deny("auth plugin panicked", nil)
+			return deny(LoginPluginPanic, p.Name, "auth plugin panicked", nil)
 		}
 	}
 	s.loginIdent.roles = grantedOnly(e, roles)
@@ -298,36 +302,36 @@ func (m *Manager) ConnectionVerification(ctx context.Context, req LoginRequest) 
 }
 
 // admit decides what is refused before the account's plugin is called,
-// returning the plugin, or why not.
-func (m *Manager) admit(e *entry, req LoginRequest, secure bool, now time.Time) (*authplugin.AuthPlugin, string, error) {
+// returning the plugin, or why not (kind, and reason for the log).
+func (m *Manager) admit(e *entry, req LoginRequest, secure bool, now time.Time) (_ *authplugin.AuthPlugin, kind LoginFailure, reason string, _ error) {
 	if e == nil {
-		return nil, "no such account", nil
+		return nil, LoginNoAccount, "no such account", nil
 	}
 	u := e.user
 	if u.Locked {
-		return nil, "account is locked", nil
+		return nil, LoginAccountLocked, "account is locked", nil
 	}
 	if until, blocked := m.lockout.blocked(u, now); blocked {
 		end := "until unlocked"
 		if u.PasswordLockDays > 0 {
 			end = "until " + until.Format(time.RFC3339)
 		}
-		return nil, fmt.Sprintf("account blocked %s after %d consecutive failed logins", end, u.FailedLoginAttempts), nil
+		return nil, LoginAccountBlocked, fmt.Sprintf("account blocked %s after %d consecutive failed logins", end, u.FailedLoginAttempts), nil
 	}
 	if u.RequireSecureTransport && req.ConnState == nil {
-		return nil, "account requires TLS", nil
+		return nil, LoginTLSRequired, "account requires TLS", nil
 	}
 	p := m.plugins[u.Plugin]
 	if p == nil {
-		return nil, fmt.Sprintf("plugin %q is not loaded", u.Plugin), nil
+		return nil, LoginPluginNotLoaded, fmt.Sprintf("plugin %q is not loaded", u.Plugin), nil
 	}
 	if p.ClientPlugin() == authplugin.ClearPasswordName && !secure {
-		return nil, "cleartext credentials over a connection without TLS", authplugin.ErrInsecureTransport
+		return nil, LoginInsecureTransport, "cleartext credentials over a connection without TLS", authplugin.ErrInsecureTransport
 	}
 	if req.ClientPlugin != "" && req.ClientPlugin != p.ClientPlugin() {
-		return nil, fmt.Sprintf("client answered for %s, the account needs %s", req.ClientPlugin, p.ClientPlugin()), nil
+		return nil, LoginWrongClientPlugin, fmt.Sprintf("client answered for %s, the account needs %s", req.ClientPlugin, p.ClientPlugin()), nil
 	}
-	return p, "", nil
+	return p, "", "", nil
 }
 
 // pluginRequest is what the plugin is asked to check for req: the stored
@@ -348,11 +352,36 @@ func (req LoginRequest) pluginRequest(host, stored string, secure bool) authplug
 
 // LoginError is a refused login. Its text, and the error it unwraps to, is
 // the one 1045 every refusal shows the client; Reason says why, for the log
-// and audit only.
+// and audit only, and Kind and Plugin say it in words that can be counted.
 type LoginError struct {
 	Reason string
+	Kind   LoginFailure
+	// Plugin is the matched account's plugin as stored (it may not be
+	// loaded); "" when no account was matched or the login was refused
+	// before.
+	Plugin string
 	public *mysqlerr.Error
 }
+
+// LoginFailure is why a login was refused, from a small fixed set: a
+// metric's label, where Reason, which may quote the client, is for reading.
+type LoginFailure string
+
+// The kinds of refused logins.
+const (
+	LoginNoAccount         LoginFailure = "no_account" // no account matches the name and host
+	LoginAccountLocked     LoginFailure = "account_locked"
+	LoginAccountBlocked    LoginFailure = "account_blocked" // FAILED_LOGIN_ATTEMPTS
+	LoginTLSRequired       LoginFailure = "tls_required"
+	LoginPluginNotLoaded   LoginFailure = "plugin_not_loaded"
+	LoginInsecureTransport LoginFailure = "insecure_transport" // a cleartext secret without TLS
+	LoginWrongClientPlugin LoginFailure = "wrong_client_plugin"
+	LoginResponseTooLong   LoginFailure = "response_too_long"
+	LoginDeadline          LoginFailure = "deadline"
+	LoginBadCredentials    LoginFailure = "bad_credentials" // the plugin said no
+	LoginPluginPanic       LoginFailure = "plugin_panic"
+	LoginThrottled         LoginFailure = "throttled" // LoginThrottle's delay ran past the deadline
+)
 
 func (e *LoginError) Error() string { return e.public.Error() }
 func (e *LoginError) Unwrap() error { return e.public }

@@ -541,3 +541,37 @@ func TestLoginErrorKeepsTheReasonFromTheClient(t *testing.T) {
 	assert.Equal(t, uint16(1045), code(err))
 	assert.NotContains(t, err.Error(), "no such account", "the client's text never says why")
 }
+
+// A refusal's Kind and Plugin are what a metric counts: a fixed set of
+// kinds, and the stored plugin, never the client's words.
+func TestLoginErrorKindIsFromAFixedSet(t *testing.T) {
+	k := plugintest.New(t)
+	k.Must(func(tx *privilege.Tx) error {
+		if err := tx.CreateUser(alice, privilege.IdentifiedBy(native, "pw")); err != nil {
+			return err
+		}
+		return tx.CreateUser(bob, privilege.IdentifiedBy(native, "pw"), privilege.AccountLock(true))
+	})
+	require.NoError(t, k.Store.Update(func(tx *privilege.Tx) error {
+		return tx.CreateUser(writer, privilege.IdentifiedAs("gone_plugin", "x"))
+	}))
+	for _, tc := range []struct {
+		user, pw string
+		kind     privilege.LoginFailure
+		plugin   string
+	}{
+		{"ghost", "x", privilege.LoginNoAccount, ""},
+		{"a-name-far-longer-than-thirty-two-characters", "x", privilege.LoginNoAccount, ""},
+		{"alice", "bad", privilege.LoginBadCredentials, native},
+		{"bob", "pw", privilege.LoginAccountLocked, native},
+		{"writer", "x", privilege.LoginPluginNotLoaded, "gone_plugin"},
+	} {
+		t.Run(tc.user, func(t *testing.T) {
+			_, err := k.Login(tc.user, plugintest.Password(tc.pw))
+			var le *privilege.LoginError
+			require.ErrorAs(t, err, &le)
+			assert.Equal(t, tc.kind, le.Kind)
+			assert.Equal(t, tc.plugin, le.Plugin)
+		})
+	}
+}

@@ -268,6 +268,7 @@ func (t *LoginThrottle) Len() int {
 func ThrottledLoginError(user string, addr net.Addr, usingPassword bool, cause error) *LoginError {
 	return &LoginError{
 		Reason: "throttled past the handshake deadline: " + cause.Error(),
+		Kind:   LoginThrottled,
 		public: mysqlerr.LoginDenied(user, clientOf(addr).host(), usingPassword),
 	}
 }

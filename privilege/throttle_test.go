@@ -245,6 +245,7 @@ func TestThrottledLoginErrorIsAccessDenied(t *testing.T) {
 	assert.Equal(t, mysqlerr.LoginDenied("root", "192.0.2.1", true).Error(), err.Error())
 	assert.EqualValues(t, mysqlerr.ErAccessDenied, mysqlerr.Code(err))
 	assert.Contains(t, err.Reason, "throttled")
+	assert.Equal(t, LoginThrottled, err.Kind)
 }
 
 func TestThrottleOff(t *testing.T) {
