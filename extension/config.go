@@ -11,10 +11,12 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Host is what a host tells the extensions it sets up: where it keeps its
-// files and where it logs. Extensions read their own settings from their
+// files, where it logs and where it counts. Extensions read their own settings from their
 // flags; Host carries only what belongs to the host.
 type Host struct {
 	// DataDir is the host's data directory, for files an extension keeps
@@ -24,6 +26,15 @@ type Host struct {
 	Logger *slog.Logger
 	// Audit receives audit records; nil means standard error.
 	Audit io.Writer
+	// Metrics is where an extension registers its Prometheus metrics (a
+	// key cache's refreshes, say), served beside the host's own (servercmd's
+	// --metrics-addr). nil, for a host that serves none, means a registry
+	// nobody reads: an extension registers the same way either way, and
+	// the Host a SetupFunc is given never has it nil. Name the metrics
+	// authplug_<extension>_..., give them labels from a fixed set, never a
+	// client's words, and register with Register, not MustRegister: a name
+	// already taken is an error to return, not a panic.
+	Metrics prometheus.Registerer
 }
 
 func (h Host) withDefaults() Host {
@@ -32,6 +43,9 @@ func (h Host) withDefaults() Host {
 	}
 	if h.Audit == nil {
 		h.Audit = os.Stderr
+	}
+	if h.Metrics == nil {
+		h.Metrics = prometheus.NewRegistry()
 	}
 	return h
 }

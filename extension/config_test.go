@@ -6,6 +6,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -123,4 +124,42 @@ func TestConfiguredExtensionsAreTheCallersToClose(t *testing.T) {
 	es.Close()
 	es.Close()
 	assert.Equal(t, 1, closed, "Close runs the hooks once")
+}
+
+// An extension registers its metrics the same way whether the host serves
+// them or not: Host.Metrics is never nil, and a host's registry is the one
+// the extension registers on.
+func TestHostMetricsIsNeverNil(t *testing.T) {
+	r := extension.NewRegistry()
+	var got []prometheus.Registerer
+	require.NoError(t, r.RegisterConfigurable("count", func(*flag.FlagSet) extension.SetupFunc {
+		return func(_ context.Context, h extension.Host) ([]extension.Option, error) {
+			got = append(got, h.Metrics)
+			c := prometheus.NewCounter(prometheus.CounterOpts{Name: "authplug_count_things_total", Help: "Things."})
+			return nil, h.Metrics.Register(c)
+		}
+	}))
+	setup := func(h extension.Host) error {
+		c, err := r.Configure(flag.NewFlagSet("t", flag.ContinueOnError))
+		require.NoError(t, err)
+		es, err := c.Setup(t.Context(), h)
+		if err == nil {
+			es.Close()
+		}
+		return err
+	}
+
+	require.NoError(t, setup(extension.Host{}))
+	require.NoError(t, setup(extension.Host{}), "each metrics-less set-up has a registry of its own")
+	require.NotNil(t, got[0])
+	assert.NotSame(t, got[0], got[1])
+
+	reg := prometheus.NewRegistry()
+	require.NoError(t, setup(extension.Host{Metrics: reg}))
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	require.Len(t, mfs, 1)
+	assert.Equal(t, "authplug_count_things_total", mfs[0].GetName(), "the host's registry has the extension's metric")
+	assert.ErrorContains(t, setup(extension.Host{Metrics: reg}), "duplicate metrics collector registration",
+		"a second registration on one registry is the set-up's error, not a panic")
 }

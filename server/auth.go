@@ -80,6 +80,14 @@ func (m *authMethod) AuthPluginData() ([]byte, error) {
 }
 
 func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData, clientData []byte, addr net.Addr) (mysql.Getter, error) {
+	start := time.Now()
+	g, err := m.login(c, user, serverData, clientData, addr)
+	m.s.observeLogin(c, err, time.Since(start))
+	return g, toSQLError(err)
+}
+
+// login is HandleAuthPluginData, returning authplug's errors.
+func (m *authMethod) login(c *mysql.Conn, user string, serverData, clientData []byte, addr net.Addr) (mysql.Getter, error) {
 	salt := serverData
 	if n := len(salt); n > 0 && salt[n-1] == 0 {
 		salt = salt[:n-1]
@@ -107,7 +115,7 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 	// nothing about accounts.
 	if err := m.s.mgr.Fence(); err != nil {
 		m.s.connEvent(c, mysqlerr.BoundedName(user), m.s.events(c.ConnectionID), nil, err)
-		return nil, toSQLError(err)
+		return nil, err
 	}
 	if d, err := m.s.throttle.Wait(ctx, addr, user); err != nil {
 		// The same 1045 as a wrong password: a refusal must not say the
@@ -115,7 +123,7 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 		le := privilege.ThrottledLoginError(user, addr, len(data) > 0, err)
 		m.s.log.Warn("login refused", "user", mysqlerr.BoundedName(user), "client", addr.String(), "reason", le.Reason)
 		m.s.connEvent(c, mysqlerr.BoundedName(user), m.s.events(c.ConnectionID), nil, errors.New(le.Reason))
-		return nil, toSQLError(le)
+		return nil, le
 	} else if d > 0 {
 		m.s.log.Warn("login delayed after consecutive failed logins from the client", "user", mysqlerr.BoundedName(user), "client", addr.String(), "delay", d)
 	}
@@ -141,14 +149,14 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 			reason = errors.New(le.Reason)
 		}
 		m.s.connEvent(c, mysqlerr.BoundedName(user), m.s.events(c.ConnectionID), nil, reason)
-		return nil, toSQLError(err)
+		return nil, err
 	}
 	// The credentials were right, whatever the limits say next.
 	m.s.throttle.Succeeded(addr, user)
 	// Fenced during the exchange: refused as its first statement would be.
 	if err := sess.Fence(); err != nil {
 		m.s.connEvent(c, mysqlerr.BoundedName(user), m.s.events(c.ConnectionID), nil, err)
-		return nil, toSQLError(err)
+		return nil, err
 	}
 	// An extension that could not make its handlers for this session
 	// (its factory panicked) would not see it: refused, fail closed.
@@ -160,7 +168,7 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 	release, err := m.s.admitSession(sess)
 	if err != nil {
 		m.s.connEvent(c, mysqlerr.BoundedName(user), m.s.events(c.ConnectionID), nil, err)
-		return nil, toSQLError(err)
+		return nil, err
 	}
 	// Authenticated: the handshake deadline no longer applies.
 	if err := c.Conn.SetDeadline(time.Time{}); err != nil {
@@ -170,6 +178,7 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 	cn := m.s.newConn(c, sess)
 	cn.release = release
 	m.s.sessions.Store(c.ConnectionID, cn)
+	m.s.obs.SessionOpened()
 	return sql.MysqlConnectionUser{User: user, Host: sess.ClientHost()}, nil
 }
 

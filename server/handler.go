@@ -62,6 +62,7 @@ func (h *handler) ConnectionClosed(c *mysql.Conn) {
 	}
 	if cn := h.s.conn(c.ConnectionID); cn != nil {
 		h.s.sessions.Delete(c.ConnectionID)
+		h.s.obs.SessionClosed()
 		if cn.release != nil {
 			cn.release()
 		}

@@ -178,6 +178,7 @@ func (h *handler) executeAs(ctx context.Context, c *mysql.Conn, cn *conn, query 
 		return true, mysqlerr.WrongUsage(kind, "EXECUTE AS")
 	}
 	restore, err := cn.sess.Impersonate(target)
+	h.s.obs.Impersonation(err == nil)
 	if err != nil {
 		h.stmtEvent(cn, c, query, 0, err)
 		return true, err

@@ -77,6 +77,9 @@ type Config struct {
 	// delay end with it.
 	HandshakeTimeout time.Duration
 	Logger           *slog.Logger
+	// Observer is told of logins, privilege denials, sessions and
+	// impersonations, for metrics (package server/metrics); nil for none.
+	Observer Observer
 
 	// MaxConnections is MySQL's max_connections: how many connections may
 	// be open at once, handshakes included; 0 means 151, MySQL's default,
@@ -116,6 +119,7 @@ type Config struct {
 type Server struct {
 	cfg          Config
 	log          *slog.Logger
+	obs          Observer
 	store        *privilege.MemStore
 	grants       *grantstore.Store // where store's changes are written
 	mgr          *privilege.Manager
@@ -193,6 +197,9 @@ func New(cfg Config) (_ *Server, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
 	if cfg.DefaultAuthPlugin == "" {
 		cfg.DefaultAuthPlugin = authplugin.CachingSHA2PasswordName
 	}
@@ -219,7 +226,7 @@ func New(cfg Config) (_ *Server, err error) {
 			lock.release()
 		}
 	}()
-	s := &Server{cfg: cfg, log: cfg.Logger, lock: lock,
+	s := &Server{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, lock: lock,
 		userConns: privilege.NewUserConnections(cfg.MaxUserConnections), throttle: newThrottle(cfg)}
 	s.conns.max = int64(max(cfg.MaxConnections, 0))
 	s.definers = definerRegistry{s}
@@ -335,7 +342,7 @@ func New(cfg Config) (_ *Server, err error) {
 		},
 	}
 	s.gms, err = gmsserver.NewServerWithHandler(gcfg, s.engine, sql.NewContext, memory.NewSessionBuilder(pro), nil,
-		func(h mysql.Handler) (mysql.Handler, error) { return &handler{Handler: h, s: s}, nil })
+		func(h mysql.Handler) (mysql.Handler, error) { return observingHandler{&handler{Handler: h, s: s}}, nil })
 	if err != nil {
 		l.Close()
 		return nil, err

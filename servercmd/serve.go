@@ -19,6 +19,7 @@ import (
 	"github.com/authplug/authplug/grantstore"
 	"github.com/authplug/authplug/privilege"
 	"github.com/authplug/authplug/server"
+	"github.com/authplug/authplug/server/metrics"
 )
 
 // serveOptions are serve's flags, extensions' aside.
@@ -35,6 +36,7 @@ type serveOptions struct {
 	grantsDSN, grantsDSNFile string
 	grantsLease              time.Duration
 	secureFiles              string
+	metricsAddr              string
 	extensions               *extension.Configuration
 }
 
@@ -59,6 +61,7 @@ func (c *cli) serveFlags(fs *flag.FlagSet) (*serveOptions, error) {
 	fs.StringVar(&o.grantsDSN, "grants-dsn", "", "MySQL/MariaDB/TiDB database holding the accounts and grants shared by several front ends (user:pw@tcp(host:port)/dbname); default: grants.db in --data-dir. Its password shows in ps: prefer --grants-dsn-file or "+grantsDSNEnv)
 	fs.StringVar(&o.grantsDSNFile, "grants-dsn-file", "", "file holding --grants-dsn's DSN, keeping its password off the command line; must not be accessible by group or others (chmod 600)")
 	fs.DurationVar(&o.grantsLease, "grants-lease", grantstore.DefaultLease, "with --grants-dsn: how long this front end keeps allowing statements without reaching the store, and at most how long a dead front end holds the others' account statements")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "address to serve Prometheus metrics on, at /metrics over HTTP (e.g. 127.0.0.1:9104); default: none. Anyone who can reach it sees login and denial counts: keep it off public networks")
 	fs.StringVar(&o.secureFiles, "secure-file-priv", "", "the only directory LOAD_FILE, INTO OUTFILE and LOAD DATA may use; default: secure-files in --data-dir; NULL disables file I/O")
 	var err error
 	if o.extensions, err = c.reg.Configure(fs); err != nil {
@@ -115,7 +118,34 @@ func (c *cli) runServer(ctx context.Context, o *serveOptions) (err error) {
 		defer f.Close()
 		audit = f
 	}
-	es, err := o.extensions.Setup(ctx, extension.Host{DataDir: o.dataDir, Logger: log, Audit: audit})
+	host := extension.Host{DataDir: o.dataDir, Logger: log, Audit: audit}
+	var (
+		ms  *metricsServer
+		obs server.Observer
+	)
+	if o.metricsAddr != "" {
+		reg, err := newMetricsRegistry()
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		m, err := metrics.New(reg)
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		// Bound before anything else is set up: an address in use fails
+		// the start at once.
+		if ms, err = listenMetrics(o.metricsAddr, reg, log); err != nil {
+			return err
+		}
+		defer func() {
+			// ctx is done by now: the shutdown gets a deadline of its own.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			ms.shutdown(sctx)
+		}()
+		host.Metrics, obs = reg, m
+	}
+	es, err := o.extensions.Setup(ctx, host)
 	if err != nil {
 		return err
 	}
@@ -134,6 +164,7 @@ func (c *cli) runServer(ctx context.Context, o *serveOptions) (err error) {
 		Extensions:     es,
 		Databases:      []sql.Database{memory.NewDatabase("demo")},
 		Logger:         log,
+		Observer:       obs,
 
 		MaxConnections:        o.maxConns,
 		MaxUserConnections:    o.maxUserConns,
@@ -153,6 +184,10 @@ func (c *cli) runServer(ctx context.Context, o *serveOptions) (err error) {
 	}
 	if pw := s.GeneratedRootPassword(); pw != "" {
 		log.Warn("generated a password for root@localhost; shown at each start until root logs in", "password", pw, "file", s.RootPasswordFile())
+	}
+	if ms != nil {
+		ms.serve(log)
+		log.Info("serving metrics", "url", "http://"+ms.addr()+metricsPath)
 	}
 	log.Info("authplug server listening", "addr", s.Addr().String(), "data_dir", o.dataDir)
 	if dsn != "" {
