@@ -163,7 +163,7 @@ func (m *authMethod) login(c *mysql.Conn, user string, serverData, clientData []
 	if err := m.s.events(c.ConnectionID).Err(); err != nil {
 		m.s.log.Error("login refused: an extension has no handler for the session", "user", mysqlerr.BoundedName(user), "error", err)
 		m.s.connEvent(c, mysqlerr.BoundedName(user), m.s.events(c.ConnectionID), nil, err)
-		return nil, toSQLError(mysqlerr.PluginFailed())
+		return nil, mysqlerr.PluginFailed()
 	}
 	release, err := m.s.admitSession(sess)
 	if err != nil {
