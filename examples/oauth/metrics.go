@@ -10,10 +10,9 @@ import (
 // of a JWKS URL or a re-read of a changed JWKS file, and those of them that
 // failed (the keys already loaded are then kept). The issuer label is a
 // configured issuer, never a token's, so its values stay as few as the
-// issuers configured.
-//
-// Not called yet: the key sources (keys.go) call refreshed once they are
-// given a jwksMetrics, made from extension.Host.Metrics at set-up.
+// issuers configured. The extension registers them on the host's
+// registry (extension.Host.Metrics) and hears of refreshes through
+// Config.OnRefresh.
 type jwksMetrics struct {
 	refreshes, failures *prometheus.CounterVec
 }

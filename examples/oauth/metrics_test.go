@@ -2,9 +2,12 @@ package oauth
 
 import (
 	"errors"
+	"flag"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/authplug/authplug/extension"
 )
 
 // counts gathers reg's counters as name{issuer} -> value.
@@ -63,4 +66,26 @@ func TestJWKSMetricsCountRefreshesAndFailuresByIssuer(t *testing.T) {
 
 	var none *jwksMetrics
 	none.refreshed(DevIssuer, errors.New("no metrics: nothing counted, no panic"))
+}
+
+// The extension counts its issuers' key loads on the host's registry.
+func TestRegisteredExtensionCountsKeyLoadsOnTheHostRegistry(t *testing.T) {
+	fs := flag.NewFlagSet("host", flag.ContinueOnError)
+	cfg, err := extension.Configure(fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	es, err := cfg.Setup(t.Context(), extension.Host{DataDir: t.TempDir(), Metrics: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer es.Close()
+	got := counts(t, reg)
+	if got["authplug_oauth_jwks_refreshes_total{"+DevIssuer+"}"] != 1 {
+		t.Errorf("after set-up with the dev IdP's JWKS file: %v, want its first load counted", got)
+	}
 }

@@ -31,6 +31,11 @@ func declareFlags(fs *flag.FlagSet) extension.SetupFunc {
 			return nil, err
 		}
 		cfg.Logger = h.Logger
+		jwks, err := newJWKSMetrics(h.Metrics)
+		if err != nil {
+			return nil, fmt.Errorf("oauth: metrics: %w", err)
+		}
+		cfg.OnRefresh = jwks.refreshed
 		if len(cfg.Issuers) == 1 && cfg.Issuers[0].sources() == 0 {
 			// The single-issuer flags without a JWKS: the dev IdP's.
 			if h.DataDir == "" {
