@@ -39,7 +39,7 @@ func TestGrantorRules(t *testing.T) {
 			tx.GrantRole(acct("r"), acct("roleadm"), true),
 		)
 	})
-	login := func(u string) *privilege.Session {
+	login := func(t *testing.T, u string) *privilege.Session {
 		t.Helper()
 		s, err := k.Login(u, plugintest.Password("pw"))
 		if err != nil {
@@ -83,7 +83,7 @@ func TestGrantorRules(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.as+": "+c.name, func(t *testing.T) {
-			err := c.rule(login(c.as))
+			err := c.rule(login(t, c.as))
 			if got := mysqlerr.Code(err); got != c.code {
 				t.Fatalf("got %v (code %d), want code %d", err, got, c.code)
 			}

@@ -124,7 +124,7 @@ func (r *auditRecorder) lastLogin(t *testing.T, user string) uint64 {
 // login opens a session for the calling (sub)test.
 func login(t *testing.T, e *env, user, pw string, opts ...dsnOpt) *sql.Conn {
 	t.Helper()
-	c, err := e.tryConn(user, pw, opts...)
+	c, err := e.in(t).tryConn(user, pw, opts...)
 	require.NoError(t, err, "login as %s", user)
 	return c
 }
@@ -159,6 +159,7 @@ func TestCurrentDatabaseNeedsAPrivilege(t *testing.T) {
 	)
 
 	t.Run("handshake", func(t *testing.T) {
+		e := e.in(t)
 		for _, db := range []string{"demo", "nosuch"} {
 			_, err := e.tryConn("outsider", "opw", withDB(db))
 			assert.Equal(t, uint16(mysqlerr.ErDBAccessDenied), code(err), "%s: %v", db, err)

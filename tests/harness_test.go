@@ -118,6 +118,17 @@ func startConfig(t *testing.T, exts *extension.Extensions, dir string, timeout t
 	return e
 }
 
+// in returns e for t, a subtest of the test that started the server: its
+// logins then fail t and close when t ends. A subtest that used its
+// parent's e would fail the parent from the subtest's goroutine (testing
+// then reports a FailNow on a parent test) and keep its connections open
+// until the parent ends.
+func (e *env) in(t *testing.T) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
 // stop closes the server now (to restart it on the same directory).
 func (e *env) stop() { e.srv.Close() }
 

@@ -115,6 +115,7 @@ func TestExecuteAs(t *testing.T) {
 		exec(t, gw, "REVERT") // nothing to revert: a no-op
 	})
 	t.Run("REVOKE PROXY ends an open EXECUTE AS at the next statement", func(t *testing.T) {
+		e := e.in(t)
 		exec(t, gw, "EXECUTE AS 'alice'")
 		_, err := query(gw, "SELECT a FROM demo.t")
 		require.NoError(t, err)

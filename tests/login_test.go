@@ -154,6 +154,7 @@ func TestPluginScenariosOverTheWire(t *testing.T) {
 		assert.Equal(t, before, p.verify.Load())
 	})
 	t.Run("non-plugin user never reaches VerifyPrivilege", func(t *testing.T) {
+		e := e.in(t)
 		before := p.verify.Load()
 		nat := e.conn("nat", "npw")
 		_, err := query(nat, "SELECT a FROM demo.t")
@@ -169,12 +170,14 @@ func TestPluginScenariosOverTheWire(t *testing.T) {
 		assert.Greater(t, p.dynVerify.Load(), before, "granted: now the plugin is asked")
 	})
 	t.Run("password change goes through GenerateAuthString; next login sees it", func(t *testing.T) {
+		e := e.in(t)
 		exec(t, root, "ALTER USER tok IDENTIFIED BY 'new-token'")
 		_, err := e.tryConn("tok", "abc", withCleartext, withTLS)
 		assert.Equal(t, uint16(1045), code(err))
 		e.conn("tok", "new-token", withCleartext, withTLS)
 	})
 	t.Run("an open session keeps its plugin after the account switches plugin", func(t *testing.T) {
+		e := e.in(t)
 		exec(t, root, "ALTER USER tok IDENTIFIED WITH mysql_native_password BY 'npw2'")
 		p.deny.Store(uint64(priv.Select))
 		defer p.deny.Store(0)
@@ -184,6 +187,7 @@ func TestPluginScenariosOverTheWire(t *testing.T) {
 		assert.NoError(t, err, "a new session uses the new plugin")
 	})
 	t.Run("ALTER USER on another account: the admin's plugin is asked, the target's grants stored-only", func(t *testing.T) {
+		e := e.in(t)
 		admin := e.conn("admin", "adm", withCleartext, withTLS)
 		p.deny.Store(uint64(priv.CreateUser))
 		assert.Equal(t, uint16(1227), codeOf(admin, "ALTER USER nat ACCOUNT LOCK"), "the admin's own plugin refuses")

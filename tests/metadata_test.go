@@ -113,6 +113,7 @@ func TestMetadataDatabases(t *testing.T) {
 	assert.Subset(t, root, []string{"demo", "hr", "ops", "scratch", is}, "root sees every database")
 
 	t.Run("filters under a LIKE see only the visible rows", func(t *testing.T) {
+		e := e.in(t)
 		assert.Empty(t, columnOf(t, e.conn("reader", "pw"), "SHOW DATABASES LIKE 'h%'", 0))
 		assert.Equal(t, []string{"hr"}, columnOf(t, e.conn("colonly", "pw"), "SHOW DATABASES LIKE 'h%'", 0))
 		assert.Equal(t, []string{"0"}, columnOf(t, e.conn("reader", "pw"),
@@ -120,6 +121,7 @@ func TestMetadataDatabases(t *testing.T) {
 	})
 
 	t.Run("a role counts once it is active, and stops when it is not", func(t *testing.T) {
+		e := e.in(t)
 		c := e.conn("roleuser", "pw")
 		exec(t, c, "SET ROLE auditor")
 		assert.Equal(t, []string{"hr", is}, columnOf(t, c, "SHOW DATABASES", 0))
@@ -128,6 +130,7 @@ func TestMetadataDatabases(t *testing.T) {
 	})
 
 	t.Run("a grant or revoke changes the listing of an open session", func(t *testing.T) {
+		e := e.in(t)
 		c := e.conn("nobody", "pw")
 		exec(t, e.root(), "GRANT SELECT ON ops.secrets TO nobody")
 		assert.Equal(t, []string{is, "ops"}, columnOf(t, c, "SHOW DATABASES", 0))
@@ -136,6 +139,7 @@ func TestMetadataDatabases(t *testing.T) {
 	})
 
 	t.Run("while impersonating, the account acted as decides", func(t *testing.T) {
+		e := e.in(t)
 		gw := e.conn("gw", "pw")
 		assert.Subset(t, columnOf(t, gw, "SHOW DATABASES", 0), []string{"hr", "ops"})
 		assert.Equal(t, []string{"demo", is}, columnOf(t, gw, "EXECUTE AS 'reader' SHOW DATABASES", 0))
@@ -178,6 +182,7 @@ func TestMetadataTables(t *testing.T) {
 	}
 
 	t.Run("an invisible database is refused by name and absent from listings", func(t *testing.T) {
+		e := e.in(t)
 		reader := e.conn("reader", "pw")
 		assert.Equal(t, uint16(1044), codeOf(reader, "SHOW TABLES FROM hr"), "MySQL answers 1044, as for USE")
 		assert.Empty(t, columnOf(t, reader,
@@ -186,6 +191,7 @@ func TestMetadataTables(t *testing.T) {
 	})
 
 	t.Run("information_schema is readable by all", func(t *testing.T) {
+		e := e.in(t)
 		nobody := e.conn("nobody", "pw")
 		assert.Contains(t, columnOf(t, nobody, "SHOW TABLES FROM information_schema", 0), "tables")
 		assert.Contains(t, columnOf(t, nobody,
@@ -196,6 +202,7 @@ func TestMetadataTables(t *testing.T) {
 	})
 
 	t.Run("related information_schema tables follow the table's visibility", func(t *testing.T) {
+		e := e.in(t)
 		colonly, reader := e.conn("colonly", "pw"), e.conn("reader", "pw")
 		for _, q := range []string{
 			"SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'hr' ORDER BY 1",

@@ -80,17 +80,20 @@ func TestAuthMoreDataSequence(t *testing.T) {
 	exec(t, e.root(), "CREATE USER carol IDENTIFIED WITH caching_sha2_password BY 'pw'")
 
 	t.Run("full authentication", func(t *testing.T) {
-		// Nothing cached yet: AuthMoreData "perform full authentication",
-		// the password, then OK, numbered on from the client's response.
-		w := sha2Dial(t, e, "carol", "pw", "caching_sha2_password")
+		// A new account, nothing cached yet: AuthMoreData "perform full
+		// authentication", the password, then OK, numbered on from the
+		// client's response.
+		exec(t, e.in(t).root(), "CREATE USER dave IDENTIFIED WITH caching_sha2_password BY 'pw'")
+		w := sha2Dial(t, e, "dave", "pw", "caching_sha2_password")
 		w.expect(t, 3, []byte{vmysql.AuthMoreDataPacket, 0x04})
 		require.NoError(t, w.write([]byte("pw\x00")))
 		w.expect(t, 5, []byte{vmysql.OKPacket})
 		rows, err := w.query("SELECT CURRENT_USER()")
 		require.NoError(t, err)
-		require.Equal(t, [][]string{{"carol@%"}}, rows)
+		require.Equal(t, [][]string{{"dave@%"}}, rows)
 	})
 	t.Run("fast path", func(t *testing.T) {
+		sha2Login(t, e, "carol", "pw") // caches the password, if no login did yet
 		w := sha2Dial(t, e, "carol", "pw", "caching_sha2_password")
 		w.expect(t, 3, []byte{vmysql.AuthMoreDataPacket, 0x03})
 		w.expect(t, 4, []byte{vmysql.OKPacket})
@@ -99,6 +102,7 @@ func TestAuthMoreDataSequence(t *testing.T) {
 		// vitess writes the auth switch request, we write AuthMoreData:
 		// were vitess' write still buffered, ours would overtake it (or
 		// the client would wait for it forever).
+		sha2Login(t, e, "carol", "pw")
 		w := sha2Dial(t, e, "carol", "pw", "mysql_native_password")
 		p := w.expect(t, 3, []byte{0xfe})
 		name, data, _ := bytes.Cut(p[1:], []byte{0})
