@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/authplug/authplug/account"
 	"github.com/authplug/authplug/authplugin"
@@ -465,11 +466,34 @@ func TestHashingHoldsNoLock(t *testing.T) {
 		_, err := v.exec(s, "CREATE USER slowpoke IDENTIFIED WITH slow_test BY 'slow'")
 		done <- err
 	}()
-	<-entered
-	v.must(t, s, "GRANT SELECT ON d.* TO o") // would wait for release if the hash held the lock
-	close(release)
-	if err := <-done; err != nil {
+	t.Cleanup(func() { close(release) }) // whatever failed, the hash ends
+	recv(t, entered, "the hash to start")
+	granted := make(chan error, 1)
+	go func() {
+		_, err := v.exec(s, "GRANT SELECT ON d.* TO o")
+		granted <- err
+	}()
+	// Were the store held during the hash, the GRANT would wait for it.
+	if err := recv(t, granted, "the GRANT, while the hash runs"); err != nil {
 		t.Fatal(err)
+	}
+	release <- struct{}{}
+	if err := recv(t, done, "the CREATE USER, once its hash is done"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// recv returns the next value from ch, failing t after 10s: a bug that
+// stops a goroutine fails its test instead of hanging the suite.
+func recv[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out after 10s waiting for %s", what)
+		var zero T
+		return zero
 	}
 }
 

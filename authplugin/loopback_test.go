@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/assert"
@@ -165,6 +166,8 @@ func ping(network, addr, user, pw string) error {
 	cfg := mysql.NewConfig()
 	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr = user, pw, network, addr
 	cfg.AllowNativePasswords = true
+	// A server that stops answering fails the test instead of hanging it.
+	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = 10*time.Second, 10*time.Second, 10*time.Second
 	db, err := sql.Open("mysql", cfg.FormatDSN())
 	if err != nil {
 		return err

@@ -58,7 +58,7 @@ func TestInitializeFindsANewStoreOnce(t *testing.T) {
 	require.NoError(t, m.RestoreShared(privilege.Data{Version: privilege.DataVersion}, 0))
 	require.NoError(t, m.Update(func(tx *privilege.Tx) error { return tx.CreateUser(alice, cred("pw")) }))
 
-	r := <-waited
+	r := recv(t, waited, 10*time.Second, "the second front end's Initialize, once the first made its change")
 	require.NoError(t, r.err)
 	assert.False(t, r.isNew, "the second front end finds the first one's change")
 	isNew, err = NewShared(openPooled(t, path)).Initialize(ctx)
@@ -112,7 +112,7 @@ func TestDeadFrontEndsAreRemoved(t *testing.T) {
 	}()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		recv(t, done, 10*time.Second, "the follower to stop")
 	})
 
 	want := []string{"far-lease", live.ID()}

@@ -46,7 +46,7 @@ func frontEnd(t *testing.T, path string, follow bool) (*privilege.MemStore, *Sha
 		}()
 		t.Cleanup(func() {
 			cancel()
-			<-done
+			recv(t, done, 10*time.Second, "the follower to stop")
 		})
 	}
 	return m, sh
@@ -188,6 +188,20 @@ func poll(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
+// recv returns the next value from ch (or its close), failing t after d: a
+// goroutine a bug stops then fails its test instead of hanging the suite.
+func recv[T any](t *testing.T, ch <-chan T, d time.Duration, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(d):
+		t.Fatalf("timed out after %s waiting for %s", d, what)
+		var zero T
+		return zero
+	}
+}
+
 // A front end whose lease ran out lifts its fence only after a catch-up
 // that started after the renewal: a change committed between its catch-up
 // and its renewal (which did not wait for it, its lease having run out) is
@@ -231,7 +245,7 @@ func TestUnfenceCatchesUpAfterTheRenewal(t *testing.T) {
 	t.Cleanup(func() {
 		cancel()
 		releaseOnce.Do(func() { close(release) })
-		<-done
+		recv(t, done, 10*time.Second, "the follower to stop")
 	})
 
 	paused.Store(true)
@@ -352,7 +366,7 @@ func TestFrontEndThatCannotApplyIsFenced(t *testing.T) {
 	}()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		recv(t, done, 10*time.Second, "the follower to stop")
 	})
 
 	w, _ := frontEnd(t, path, false)

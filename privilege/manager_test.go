@@ -398,6 +398,7 @@ func TestChecksSeeWholeChanges(t *testing.T) {
 	var wg sync.WaitGroup
 	var stop atomic.Bool
 	var torn, checks atomic.Int64
+	defer stop.Store(true) // on a failure too
 	for range 4 {
 		wg.Add(1)
 		go func() {
@@ -413,6 +414,10 @@ func TestChecksSeeWholeChanges(t *testing.T) {
 			}
 		}()
 	}
+	// The changes start once the checks run, or they could all be made
+	// before any check: nothing would have been tested.
+	require.Eventually(t, func() bool { return checks.Load() > 0 }, 10*time.Second, time.Millisecond, "the checkers never ran")
+	before := checks.Load()
 	for i := range 500 {
 		from, to := db, table
 		if i%2 == 1 {
@@ -422,9 +427,11 @@ func TestChecksSeeWholeChanges(t *testing.T) {
 			return errors.Join(tx.Revoke(alice, from, priv.Select), tx.Grant(alice, to, priv.Select, false))
 		})
 	}
+	during := checks.Load() - before
 	stop.Store(true)
 	wg.Wait()
 	assert.Zero(t, torn.Load(), "of %d checks", checks.Load())
+	assert.Positive(t, during, "checks ran while the grants changed")
 }
 
 func TestClientPluginForNeverAsksForCleartextOnPlainTCP(t *testing.T) {

@@ -3,6 +3,7 @@ package privilege
 import (
 	"context"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -134,16 +135,50 @@ func TestThrottleCountsAcrossPortsAndIPv6Networks(t *testing.T) {
 // Parallel attempts from a throttled address all wait the same delay, from
 // the failures so far: none is pushed behind the others.
 func TestThrottleParallelAttemptsWaitTheSameDelay(t *testing.T) {
-	clk := newFakeClock()
-	th := NewLoginThrottle(ThrottleThreshold(1), ThrottleDelays(time.Second, time.Minute), clk.option())
+	const attempts = 40
+	now := time.Now()
+	// Each wait is recorded and then held until every attempt waits: were
+	// one held behind another, not all would be waiting at once.
+	var mu sync.Mutex
+	var waited []time.Duration
+	release := make(chan struct{})
+	wait := func(ctx context.Context, d time.Duration) error {
+		mu.Lock()
+		waited = append(waited, d)
+		mu.Unlock()
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	th := NewLoginThrottle(ThrottleThreshold(1), ThrottleDelays(time.Second, time.Minute),
+		throttleClock(func() time.Time { return now }, wait))
 	a := tcpAddr("192.0.2.1")
 	th.Failed(a, "root")
-	for range 40 {
-		_, err := th.Wait(context.Background(), a, "root")
-		require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	errs := make(chan error, attempts)
+	for range attempts {
+		go func() {
+			_, err := th.Wait(ctx, a, "root")
+			errs <- err
+		}()
 	}
-	assert.Len(t, clk.waited, 40)
-	for _, d := range clk.waited {
+	waiting := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(waited)
+	}
+	require.Eventually(t, func() bool { return waiting() == attempts }, 5*time.Second, time.Millisecond,
+		"every attempt waits at the same time")
+	close(release)
+	for range attempts {
+		require.NoError(t, <-errs) // each attempt ends with ctx at the latest
+	}
+	for _, d := range waited {
 		assert.Equal(t, time.Second, d)
 	}
 }

@@ -7,7 +7,25 @@ import (
 	"io"
 	"net"
 	"testing"
+	"time"
 )
+
+// pipe is net.Pipe with a deadline on both ends: a pipe holds no buffer,
+// so a read or a write that the code under test never matches would hang
+// the test instead of failing it.
+func pipe(t *testing.T) (client, srv net.Conn) {
+	t.Helper()
+	client, srv = net.Pipe()
+	deadline := time.Now().Add(10 * time.Second)
+	if err := errors.Join(client.SetDeadline(deadline), srv.SetDeadline(deadline)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		client.Close()
+		srv.Close()
+	})
+	return client, srv
+}
 
 // readAll feeds data to a handshakeConn over a pipe and reads it back as
 // vitess would, returning the first error.
@@ -27,7 +45,7 @@ func packet(payload []byte) []byte {
 }
 
 func TestHandshakeRefusesAnOversizedPacketAtItsHeader(t *testing.T) {
-	client, srv := net.Pipe()
+	client, srv := pipe(t)
 	c := newHandshakeConn(srv)
 	// A header announcing 16 MB, and nothing more: refused at the header.
 	err := readAll(t, c, client, []byte{0xff, 0xff, 0xff, 1})
@@ -37,7 +55,7 @@ func TestHandshakeRefusesAnOversizedPacketAtItsHeader(t *testing.T) {
 }
 
 func TestHandshakeAcceptsOrdinaryPackets(t *testing.T) {
-	client, srv := net.Pipe()
+	client, srv := pipe(t)
 	c := newHandshakeConn(srv)
 	resp := make([]byte, 200) // flags without CLIENT_SSL
 	data := append(packet(resp), packet(make([]byte, maxHandshakePacket))...)
@@ -47,7 +65,7 @@ func TestHandshakeAcceptsOrdinaryPackets(t *testing.T) {
 }
 
 func TestHandshakeBoundsTheBytesBeforeLogin(t *testing.T) {
-	client, srv := net.Pipe()
+	client, srv := pipe(t)
 	c := newHandshakeConn(srv)
 	var data []byte
 	for len(data) <= maxHandshakeBytes {
@@ -59,7 +77,7 @@ func TestHandshakeBoundsTheBytesBeforeLogin(t *testing.T) {
 }
 
 func TestHandshakeStopsFramingAtTLS(t *testing.T) {
-	client, srv := net.Pipe()
+	client, srv := pipe(t)
 	c := newHandshakeConn(srv)
 	ssl := make([]byte, 32)
 	binary.LittleEndian.PutUint32(ssl, clientSSL)
@@ -72,7 +90,7 @@ func TestHandshakeStopsFramingAtTLS(t *testing.T) {
 }
 
 func TestLoggedInLiftsTheLimits(t *testing.T) {
-	client, srv := net.Pipe()
+	client, srv := pipe(t)
 	hc := newHandshakeConn(srv)
 	var conn net.Conn = hc
 	loggedIn(&conn)
@@ -99,7 +117,7 @@ func readOnce(c net.Conn) <-chan []byte {
 // vitess writes a packet's header and body separately while it does not
 // buffer (wire.go, invariant 3): they leave in one write.
 func TestHandshakeSendsAHeaderWithItsBody(t *testing.T) {
-	client, srv := net.Pipe()
+	client, srv := pipe(t)
 	defer client.Close()
 	c := newHandshakeConn(srv)
 	got := readOnce(client)
@@ -117,7 +135,7 @@ func TestHandshakeSendsAHeaderWithItsBody(t *testing.T) {
 // A header held is sent before the server waits for the client, and the
 // header of an empty packet (which has no body write) is not held.
 func TestHandshakeSendsAHeldHeaderBeforeReading(t *testing.T) {
-	client, srv := net.Pipe()
+	client, srv := pipe(t)
 	defer client.Close()
 	c := newHandshakeConn(srv)
 	got := make(chan []byte, 1)
@@ -148,7 +166,7 @@ func TestHandshakeHoldsNoTLSRecordsAndNothingAfterLogin(t *testing.T) {
 		"logged in": func(c *handshakeConn) { c.authenticated.Store(true) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			client, srv := net.Pipe()
+			client, srv := pipe(t)
 			defer client.Close()
 			c := newHandshakeConn(srv)
 			setup(c)
@@ -176,7 +194,7 @@ func (c *countingConn) Read(p []byte) (int, error) {
 // one read of the connection gets both, and what follows (TLS, after an
 // SSL request) is handed out after them, in order.
 func TestHandshakeReadsAhead(t *testing.T) {
-	client, srv := net.Pipe()
+	client, srv := pipe(t)
 	defer client.Close()
 	cc := &countingConn{Conn: srv}
 	c := newHandshakeConn(cc)

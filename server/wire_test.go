@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"testing"
 	"unsafe"
 
@@ -24,7 +23,7 @@ func TestWireFenceFindsVitessFields(t *testing.T) {
 }
 
 func TestWriteAuthMoreDataUsesTheSequence(t *testing.T) {
-	client, srv := net.Pipe()
+	client, srv := pipe(t)
 	defer client.Close()
 	c := &mysql.Conn{Conn: srv}
 	*(*uint8)(unsafe.Add(unsafe.Pointer(c), sequenceOffset)) = 3
@@ -52,7 +51,7 @@ func TestWriteAuthMoreDataUsesTheSequence(t *testing.T) {
 // Were vitess to hold handshake output in its buffered writer, our packet
 // must not overtake it: the write is refused and nothing is sent.
 func TestWriteAuthMoreDataRefusesToOvertakeBufferedOutput(t *testing.T) {
-	client, srv := net.Pipe()
+	client, srv := pipe(t)
 	defer client.Close()
 	c := &mysql.Conn{Conn: srv}
 	bw := bufio.NewWriter(srv)
@@ -69,7 +68,7 @@ func TestWriteAuthMoreDataRefusesToOvertakeBufferedOutput(t *testing.T) {
 // The last packet a plugin writes goes out with vitess' next write (the
 // login's OK) in one write, and the connection gets its own net.Conn back.
 func TestHeldPacketsGoOutWithTheNextWrite(t *testing.T) {
-	client, srv := net.Pipe()
+	client, srv := pipe(t)
 	defer client.Close()
 	c := &mysql.Conn{Conn: srv}
 	*(*uint8)(unsafe.Add(unsafe.Pointer(c), sequenceOffset)) = 3
@@ -113,7 +112,7 @@ func TestHeldPacketsGoOutWithTheNextWrite(t *testing.T) {
 // With nothing held, the login's answer still leaves in one write: its
 // header waits for its body (invariant 3).
 func TestTheLoginAnswerLeavesInOneWrite(t *testing.T) {
-	client, srv := net.Pipe()
+	client, srv := pipe(t)
 	defer client.Close()
 	c := &mysql.Conn{Conn: srv}
 	(&wireConn{c: c}).done()

@@ -113,7 +113,7 @@ func startConfig(t *testing.T, exts *extension.Extensions, dir string, timeout t
 	go func() { served <- srv.Serve() }()
 	t.Cleanup(func() {
 		srv.Close()
-		<-served
+		recv(t, served, "Serve to return after Close")
 	})
 	return e
 }
@@ -154,6 +154,8 @@ func (e *env) dsn(user, pw string, opts ...dsnOpt) string {
 	c.User, c.Passwd, c.Net, c.Addr = user, pw, "tcp", e.addr
 	c.AllowNativePasswords = true
 	c.Timeout = 5 * time.Second
+	// A server that stops answering fails the statement, not the suite.
+	c.ReadTimeout, c.WriteTimeout = waitLimit, waitLimit
 	for _, o := range opts {
 		o(c)
 	}

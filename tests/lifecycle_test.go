@@ -197,7 +197,7 @@ func serveConfig(t *testing.T, cfg server.Config) *server.Server {
 	go func() { served <- srv.Serve() }()
 	t.Cleanup(func() {
 		srv.Close()
-		<-served
+		recv(t, served, "Serve to return after Close")
 	})
 	return srv
 }

@@ -393,7 +393,7 @@ func TestMetadataProcessList(t *testing.T) {
 	}
 
 	require.Equal(t, []string{"1"}, columnOf(t, root, "SELECT RELEASE_LOCK('metadata-test')", 0))
-	require.NoError(t, <-done)
+	require.NoError(t, recv(t, done, "gw's GET_LOCK once root released the lock"))
 }
 
 func TestMetadataCreateTableLike(t *testing.T) {

@@ -43,10 +43,11 @@ func firstStartSchema(t *testing.T, store func(*testing.T) (string, string)) {
 	for range 10 {
 		_, dsn := store(t)
 		errs := make([]error, 4)
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 		var wg sync.WaitGroup
 		for i := range errs {
 			wg.Go(func() {
-				s, err := grantstore.OpenMySQL(context.Background(), dsn)
+				s, err := grantstore.OpenMySQL(ctx, dsn)
 				if err == nil {
 					err = s.Close()
 				}
@@ -54,6 +55,7 @@ func firstStartSchema(t *testing.T, store func(*testing.T) (string, string)) {
 			})
 		}
 		wg.Wait()
+		cancel()
 		for i, err := range errs {
 			assert.NoError(t, err, "front end %d", i)
 		}
@@ -90,7 +92,7 @@ func firstStartOneRoot(t *testing.T, admin *sql.Conn, store func(*testing.T) (st
 			go func() { served <- srv.Serve() }()
 			t.Cleanup(func() {
 				srv.Close()
-				<-served
+				recv(t, served, "Serve to return after Close")
 			})
 		}
 

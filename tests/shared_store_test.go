@@ -184,13 +184,15 @@ func TestSharedStore(t *testing.T) {
 		a, b := frontEnd(t, dsn), frontEnd(t, dsn)
 		exec(t, a.root(), "CREATE USER g IDENTIFIED BY 'pw'")
 		const each = 25
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+		defer cancel()
 		var wg sync.WaitGroup
 		errs := make(chan error, 2*each)
 		for i, e := range []*env{a, b} {
 			root := e.root()
 			wg.Go(func() {
 				for j := range each {
-					if _, err := root.ExecContext(context.Background(), fmt.Sprintf("GRANT SELECT ON fe%d_db%d.* TO g", i, j)); err != nil {
+					if _, err := root.ExecContext(ctx, fmt.Sprintf("GRANT SELECT ON fe%d_db%d.* TO g", i, j)); err != nil {
 						errs <- err
 					}
 				}
