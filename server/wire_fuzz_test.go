@@ -78,7 +78,11 @@ func FuzzHandshakeResponse(f *testing.F) {
 	go func() { served <- srv.Serve() }()
 	f.Cleanup(func() {
 		srv.Close()
-		<-served
+		select {
+		case <-served:
+		case <-time.After(30 * time.Second):
+			f.Error("Serve did not return after Close")
+		}
 	})
 	addr := srv.Addr().String()
 

@@ -85,7 +85,12 @@ func firstStartOneRoot(t *testing.T, admin *sql.Conn, store func(*testing.T) (st
 			})
 		}
 		close(begin)
-		wg.Wait()
+		started := make(chan struct{})
+		go func() {
+			wg.Wait()
+			close(started)
+		}()
+		recv(t, started, "the front ends to start") // not stuck on each other's lock
 		for i, srv := range srvs {
 			require.NoError(t, errs[i], "round %d: front end %d", round, i)
 			served := make(chan error, 1)
