@@ -33,15 +33,15 @@ func TestSharedStoreFirstStart(t *testing.T) {
 		c.Timeout = 2 * time.Second
 		return name, c.FormatDSN()
 	}
-	t.Run("SchemaIsMadeOnce", func(t *testing.T) { firstStartSchema(t, store) })
+	t.Run("SchemaIsMadeOnce", func(t *testing.T) { firstStartSchema(t, admin, store) })
 	t.Run("OneRoot", func(t *testing.T) { firstStartOneRoot(t, admin, store) })
 }
 
 // Each of several front ends opening a new store at once either makes its
 // tables or finds them made; none fails.
-func firstStartSchema(t *testing.T, store func(*testing.T) (string, string)) {
+func firstStartSchema(t *testing.T, admin *sql.Conn, store func(*testing.T) (string, string)) {
 	for range 10 {
-		_, dsn := store(t)
+		db, dsn := store(t)
 		errs := make([]error, 4)
 		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 		var wg sync.WaitGroup
@@ -59,6 +59,8 @@ func firstStartSchema(t *testing.T, store func(*testing.T) (string, string)) {
 		for i, err := range errs {
 			assert.NoError(t, err, "front end %d", i)
 		}
+		made := columnOf(t, admin, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '"+db+"'", 0)
+		assert.NotEqual(t, []string{"0"}, made, "the store's tables were made")
 	}
 }
 
