@@ -402,6 +402,8 @@ func checkAuditSample(t *testing.T, path string) {
 	// bounded, rather than assume it is there when the client has its answer.
 	var missing []map[string]any
 	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		written, err := os.ReadFile(path)
 		require.NoError(t, err)
@@ -426,7 +428,7 @@ func checkAuditSample(t *testing.T, path string) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the README's audit lines %v are not among those the server wrote:\n%s", missing, written)
 		}
-		time.Sleep(50 * time.Millisecond)
+		<-tick.C
 	}
 }
 

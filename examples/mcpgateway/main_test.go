@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/authplug/authplug/examples/oauth"
 )
@@ -71,6 +72,8 @@ func TestServes(t *testing.T) {
 	case a = <-addr:
 	case code := <-done:
 		t.Fatalf("exit %d before serving:\n%s", code, stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("not serving after 30s")
 	}
 	resp, err := http.Post("http://"+a.String()+"/mcp", "application/json", strings.NewReader("{}"))
 	if err != nil {
@@ -81,7 +84,12 @@ func TestServes(t *testing.T) {
 		t.Errorf("no bearer: %d, want 401", resp.StatusCode)
 	}
 	cancel()
-	if code := <-done; code != 0 {
-		t.Errorf("exit %d after the context ended", code)
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit %d after the context ended", code)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("still running 30s after the context ended")
 	}
 }
