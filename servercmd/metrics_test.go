@@ -106,6 +106,8 @@ func (s scrape) series(name string) []string {
 func waitScrape(t *testing.T, url, what string, ok func(scrape) bool) {
 	t.Helper()
 	deadline := time.Now().Add(waitLimit)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		s, body := scrapeMetrics(t, url)
 		if ok(s) {
@@ -114,7 +116,7 @@ func waitScrape(t *testing.T, url, what string, ok func(scrape) bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: not within %v; last scrape:\n%s", what, waitLimit, body)
 		}
-		time.Sleep(10 * time.Millisecond)
+		<-tick.C
 	}
 }
 
