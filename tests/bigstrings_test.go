@@ -81,6 +81,10 @@ func TestBigResultsAreNullWithAWarning(t *testing.T) {
 			assert.Less(t, allocated()-before, uint64(200<<20), "allocated while refusing")
 		})
 	}
+	// Through a prepared statement, the arguments bound.
+	var v sql.NullString
+	require.NoError(t, app.QueryRowContext(context.Background(), "SELECT REPEAT(?, ?)", "x", 2000000000).Scan(&v))
+	assert.False(t, v.Valid, "prepared: NULL")
 	assert.Equal(t, [][]string{{"1"}}, rowsOf(t, e.conn("app", "pw"), "SELECT 1"), "the server answers a new session afterwards")
 }
 
@@ -145,9 +149,20 @@ func TestMaxAllowedPacketIsReadOnlyForASession(t *testing.T) {
 		assert.Equal(t, uint16(1621), codeOf(root, q), "root too: %s", q)
 	}
 	assert.Equal(t, uint16(1227), codeOf(app, "SET GLOBAL max_allowed_packet = 1073741824"), "GLOBAL needs SYSTEM_VARIABLES_ADMIN")
-	v, warns := oneValue(t, app, "SELECT REPEAT('x', 100000000)")
-	assert.Nil(t, v)
-	assert.Len(t, warns, 1)
+	assert.Equal(t, uint16(1227), codeOf(app, "SET PERSIST max_allowed_packet = 1073741824"))
+	exec(t, root, "CREATE PROCEDURE demo.raise() SET @@SESSION.max_allowed_packet = 1073741824", "GRANT EXECUTE ON demo.* TO app")
+	// Nor from a routine (the engine does not find the variable there).
+	_, err := query(app, "CALL demo.raise()")
+	assert.Error(t, err, "CALL demo.raise()")
+	for _, q := range []string{
+		"SELECT REPEAT('x', 100000000)",
+		"SELECT /*+ SET_VAR(max_allowed_packet = 1073741824) */ REPEAT('x', 100000000)",
+	} {
+		v, warns := oneValue(t, app, q)
+		assert.Nil(t, v, q)
+		assert.Len(t, warns, 1, q)
+	}
+	assert.Equal(t, [][]string{{fmt.Sprint(server.DefaultMaxAllowedPacket)}}, rowsOf(t, app, "SELECT @@max_allowed_packet"))
 }
 
 // A JSON value shares its parts: SET @j = JSON_ARRAY(@j, @j) doubles it
