@@ -149,7 +149,6 @@ func (m *jsonMeter) value(v any, depth int) {
 				return
 			}
 		}
-		m.close(len(x), depth)
 	case map[string]any:
 		m.open(len(x), depth)
 		i := 0
@@ -161,7 +160,6 @@ func (m *jsonMeter) value(v any, depth int) {
 			}
 			i++
 		}
-		m.close(len(x), depth)
 	case map[string]string:
 		m.open(len(x), depth)
 		i := 0
@@ -170,7 +168,6 @@ func (m *jsonMeter) value(v any, depth int) {
 			m.add(m.key(k) + m.str(e))
 			i++
 		}
-		m.close(len(x), depth)
 	case string:
 		m.add(m.str(x))
 	case sql.JSONWrapper:
@@ -182,8 +179,8 @@ func (m *jsonMeter) value(v any, depth int) {
 	}
 }
 
-// open, item and close are the punctuation and, pretty, the line breaks
-// and indentation around n elements at depth.
+// open and item are the punctuation and, pretty, the line breaks and
+// indentation of a container of n elements at depth, and of its i-th.
 func (m *jsonMeter) open(n, depth int) {
 	m.add(2) // [] or {}
 	if m.pretty && n > 0 {
@@ -202,8 +199,6 @@ func (m *jsonMeter) item(i, depth int) {
 		m.add(2 * int64(depth+1))
 	}
 }
-
-func (m *jsonMeter) close(int, int) {}
 
 // key is a member's name and separator: MySQL writes the name unescaped.
 func (m *jsonMeter) key(k string) int64 {
@@ -256,6 +251,9 @@ func (m *jsonMeter) scalar(v any, depth int) int64 {
 	case nil:
 		return 4
 	case bool:
+		if x {
+			return 4
+		}
 		return 5
 	case float64:
 		if m.pretty {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"runtime"
 	"strings"
 	"testing"
@@ -280,5 +281,33 @@ func TestCheckBinaryCast(t *testing.T) {
 	}
 	if err := checkBinaryCast(ctx, cast(bigLimit+1)); mysqlerr.Code(err) != mysqlerr.ErWarnAllowMaxPacketResult {
 		t.Errorf("BINARY(%d): %v, want 1301", bigLimit+1, err)
+	}
+}
+
+// The meter counts what the engine writes: exactly, for MySQL's form; at
+// least as much, for JSON_PRETTY's.
+func TestJSONMeterCountsWhatIsWritten(t *testing.T) {
+	_, ctx := bigEngine(t)
+	for _, doc := range []string{
+		`[]`, `{}`, `[1, 2.5, -3, true, false, null]`, `{"a": [1, {"b": "c"}], "d\"e": "f\\g\n"}`,
+		`[[[[["deep"]]]]]`, `{"k": "<tag> & \u0001 \u2028 é"}`, `[1e300, 1e-300, 123456789012]`,
+	} {
+		j, _, err := types.JSON.Convert(ctx, doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		written := asText(t, ctx, j)
+		if n := jsonSize(j.(sql.JSONWrapper), 1<<20); n != int64(len(written)) {
+			t.Errorf("%s: meter %d, written %d (%s)", doc, n, len(written), written)
+		}
+		v, _ := j.(sql.JSONWrapper).ToInterface()
+		pretty, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := jsonMeter{limit: 1 << 20, pretty: true}
+		if m.value(v, 0); m.n < int64(len(pretty)) {
+			t.Errorf("%s: pretty meter %d, written %d", doc, m.n, len(pretty))
+		}
 	}
 }
