@@ -31,14 +31,18 @@ const (
 	ErUserLimitReached           = 1226
 	ErSpecificAccess             = 1227
 	ErNotSupportedYet            = 1235
+	ErTooBigForUncompress        = 1256
 	ErOptionPrevents             = 1290
+	ErTruncatedWrongValue        = 1292
 	ErUnsupportedPS              = 1295
+	ErWarnAllowMaxPacketResult   = 1301
 	ErQueryInterrupted           = 1317
 	ErViewSelectVariable         = 1351
 	ErProcAccessDenied           = 1370
 	ErCannotUser                 = 1396
 	ErPluginNotLoaded            = 1524
 	ErWrongValue                 = 1525
+	ErVariableIsReadonly         = 1621
 	ErNotValidPassword           = 1819
 	ErMustChangePassword         = 1820
 	ErPasswordFormat             = 1827
@@ -85,14 +89,18 @@ var specs = map[uint16]spec{
 	ErUserLimitReached:           {"42000", "ER_USER_LIMIT_REACHED"},
 	ErSpecificAccess:             {"42000", "ER_SPECIFIC_ACCESS_DENIED_ERROR"},
 	ErNotSupportedYet:            {"42000", "ER_NOT_SUPPORTED_YET"},
+	ErTooBigForUncompress:        {"HY000", "ER_TOO_BIG_FOR_UNCOMPRESS"},
 	ErOptionPrevents:             {"HY000", "ER_OPTION_PREVENTS_STATEMENT"},
+	ErTruncatedWrongValue:        {"22007", "ER_TRUNCATED_WRONG_VALUE"},
 	ErUnsupportedPS:              {"HY000", "ER_UNSUPPORTED_PS"},
+	ErWarnAllowMaxPacketResult:   {"HY000", "ER_WARN_ALLOW_MAX_PACKET_RESULT"},
 	ErQueryInterrupted:           {"70100", "ER_QUERY_INTERRUPTED"},
 	ErViewSelectVariable:         {"HY000", "ER_VIEW_SELECT_VARIABLE"},
 	ErProcAccessDenied:           {"42000", "ER_PROCACCESS_DENIED_ERROR"},
 	ErCannotUser:                 {"HY000", "ER_CANNOT_USER"},
 	ErPluginNotLoaded:            {"HY000", "ER_PLUGIN_IS_NOT_LOADED"},
 	ErWrongValue:                 {"HY000", "ER_WRONG_VALUE"},
+	ErVariableIsReadonly:         {"HY000", "ER_VARIABLE_IS_READONLY"},
 	ErNotValidPassword:           {"HY000", "ER_NOT_VALID_PASSWORD"},
 	ErMustChangePassword:         {"HY000", "ER_MUST_CHANGE_PASSWORD"},
 	ErPasswordFormat:             {"HY000", "ER_PASSWORD_FORMAT"},

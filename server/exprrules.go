@@ -40,6 +40,7 @@ func init() {
 		typeOf[*plan.Subquery](), // walked as a plan (walker.expr)
 		typeOf[*function.Quote](),
 		typeOf[currentUser](), // CURRENT_USER(), answered by the host
+		typeOf[*binaryCast](), // CAST(x AS BINARY(n)), checked against max_allowed_packet
 	} {
 		pureExpressions[t] = true
 	}
@@ -69,6 +70,10 @@ func (w *walker) expr(e sql.Expression) error {
 			return w.node(x.Query)
 		}
 		return nil
+	case *expression.Convert:
+		if err := checkBinaryCast(w.ctx, x); err != nil {
+			return err
+		}
 	case sql.FunctionExpression:
 		name := strings.ToLower(x.FunctionName())
 		switch {

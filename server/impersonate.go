@@ -236,6 +236,9 @@ type provider struct {
 var _ sql.FunctionProvider = provider{}
 
 func (p provider) Function(ctx *sql.Context, name string) (sql.Function, bool) {
+	if f, ok := cappedFunction(name); ok {
+		return f, true // bigstrings.go
+	}
 	if strings.EqualFold(name, "load_file") {
 		return newLoadFile(p.s), true
 	}

@@ -73,12 +73,7 @@ func (l *loadFile) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 		return nil, nil
 	}
 	defer f.Close()
-	limit := int64(64 << 20)
-	if mp, err := ctx.GetSessionVariable(ctx, "max_allowed_packet"); err == nil {
-		if n, ok := mp.(int64); ok && n > 0 {
-			limit = n
-		}
-	}
+	limit := maxAllowedPacket(ctx)
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil || int64(len(data)) > limit {
 		return nil, nil // too big: NULL, as in MySQL

@@ -828,6 +828,11 @@ func (w *walker) setSystemVar(sv *expression.SystemVar) error {
 	if global {
 		return w.global(priv.Super, "SYSTEM_VARIABLES_ADMIN")
 	}
+	if strings.EqualFold(sv.Name, "max_allowed_packet") {
+		// As in MySQL: a session may not raise the limit on the results
+		// it builds (bigstrings.go).
+		return mysqlerr.Errorf(mysqlerr.ErVariableIsReadonly, "SESSION variable '%s' is read-only. Use SET GLOBAL to assign the value", strings.ToLower(sv.Name))
+	}
 	if restrictedSessionVars[strings.ToLower(sv.Name)] {
 		return w.global(priv.Super, "SYSTEM_VARIABLES_ADMIN", "SESSION_VARIABLES_ADMIN")
 	}

@@ -317,6 +317,12 @@ func New(cfg Config) (_ *Server, err error) {
 	if err := bindTriggersInTheirDatabase(s.engine.Analyzer); err != nil {
 		return nil, err
 	}
+	if err := capResults(s.engine.Analyzer); err != nil {
+		return nil, err
+	}
+	if err := mysqlMaxAllowedPacket(); err != nil {
+		return nil, err
+	}
 
 	err = cfg.Extensions.Bootstrap(context.Background(), extension.BootstrapContext{Privileges: s.mgr, ExecuteSQL: s.ExecuteSQL})
 	if err != nil {
