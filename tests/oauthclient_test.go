@@ -119,14 +119,16 @@ func TestOAuthClientPoolOutlivesItsTokens(t *testing.T) {
 	t.Parallel()
 	e, dev := strictOAuthServer(t)
 	cfg := tokenAccount(t, e, "svc-reports")
-	src := &devSource{dev: dev, sub: "svc-reports", ttl: 4 * time.Second}
+	// Three lifetimes of 3 s tokens; each connection lives 2 s at most.
+	const ttl, lifetimes = 3 * time.Second, 3
+	src := &devSource{dev: dev, sub: "svc-reports", ttl: ttl}
 	db, err := oauthclient.Open(cfg, src, oauthclient.WithMargin(time.Second))
 	require.NoError(t, err)
 	defer db.Close()
 	db.SetMaxOpenConns(4)
 
 	start := time.Now()
-	queries, errs, conns := hammer(t, db, 4, start.Add(8*time.Second))
+	queries, errs, conns := hammer(t, db, 4, start.Add(lifetimes*ttl))
 	assert.Zero(t, len(errs), "no query fails across token lifetimes; the first: %v", firstErr(errs))
 	assert.Greater(t, queries, int64(100))
 	assert.GreaterOrEqual(t, src.mints.Load(), int64(3), "tokens were renewed")
