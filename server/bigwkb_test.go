@@ -1,0 +1,50 @@
+package server
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/dolthub/go-mysql-server/sql"
+)
+
+func TestWKBCountsMustFitTheData(t *testing.T) {
+	e, ctx := bigEngine(t)
+	for _, q := range []string{
+		// A count of 2^31-1 with no elements after it: the engine would
+		// allocate tens of GiB before reading any.
+		"SELECT ST_GEOMFROMWKB(UNHEX('0107000000FFFFFF7F'))",
+		"SELECT ST_GEOMFROMWKB(UNHEX('0007000000007FFFFFFF'))",
+		"SELECT ST_GEOMCOLLFROMWKB(UNHEX('0107000000FFFFFF7F'))",
+		"SELECT ST_LINEFROMWKB(UNHEX(CONCAT('0102000000FFFFFF7F', REPEAT('00', 32))))",
+		"SELECT ST_POLYFROMWKB(UNHEX(CONCAT('0103000000FFFFFF7F', REPEAT('00', 68))))",
+		"SELECT ST_POLYFROMWKB(UNHEX(CONCAT('010300000001000000FFFFFF7F', REPEAT('00', 64))))",
+		"SELECT ST_MPOINTFROMWKB(UNHEX(CONCAT('0104000000FFFFFF7F', '0101000000', REPEAT('00', 16))))",
+		"SELECT ST_MLINEFROMWKB(UNHEX(CONCAT('0105000000FFFFFF7F', '010200000002000000', REPEAT('00', 32))))",
+		"SELECT ST_MPOLYFROMWKB(UNHEX(CONCAT('0106000000FFFFFF7F', '01030000000100000004000000', REPEAT('00', 64))))",
+		// Collections nested 200 deep.
+		"SELECT ST_GEOMFROMWKB(UNHEX(CONCAT(REPEAT('010700000001000000', 200), '0101000000', REPEAT('00', 16))))",
+	} {
+		t.Run(q, func(t *testing.T) {
+			before := allocated()
+			_, iter, _, err := e.Query(ctx, q)
+			if err == nil {
+				_, err = sql.RowIterToRows(ctx, iter)
+			}
+			if err == nil || !strings.Contains(err.Error(), "invalid GIS data") {
+				t.Errorf("err %v, want invalid GIS data", err)
+			}
+			if grew := allocated() - before; grew > 16<<20 {
+				t.Errorf("allocated %d MiB", grew>>20)
+			}
+		})
+	}
+	for q, want := range map[string]string{
+		"SELECT ST_ASWKT(ST_GEOMFROMWKB(UNHEX(CONCAT('010700000002000000', '0101000000', REPEAT('00', 16), '010200000002000000', REPEAT('00', 32)))))": "GEOMETRYCOLLECTION(POINT(0 0),LINESTRING(0 0,0 0))",
+		"SELECT ST_ASWKT(ST_POLYFROMWKB(UNHEX(CONCAT('01030000000100000004000000', REPEAT('00', 64)))))":                                               "POLYGON((0 0,0 0,0 0,0 0))",
+		"SELECT ST_ASWKT(ST_GEOMFROMWKB(ST_ASWKB(ST_GEOMFROMTEXT('MULTIPOLYGON(((0 0,1 0,1 1,0 0)),((0 0,2 0,2 2,0 0)))'))))":                          "MULTIPOLYGON(((0 0,1 0,1 1,0 0)),((0 0,2 0,2 2,0 0)))",
+	} {
+		if v, _ := one(t, e, ctx, q); v != want {
+			t.Errorf("%s = %v, want %s", q, v, want)
+		}
+	}
+}
