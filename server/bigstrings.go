@@ -722,11 +722,15 @@ var errNoPreAnalyzer = fmt.Errorf("go-mysql-server's analyzer has no %q batch fo
 
 const preAnalyzerBatch = "pre-analyzer"
 
-// capResults adds capBinaryCasts to the analyzer's first batch.
+// capResults adds capBinaryCasts and checkJSONTableGeometry (bigwkb.go)
+// to the analyzer's first batch.
 func capResults(a *analyzer.Analyzer) error {
 	for _, b := range a.Batches {
 		if b.Desc == preAnalyzerBatch {
-			b.Rules = append([]analyzer.Rule{{Id: capBinaryCastsRule, Apply: capBinaryCasts}}, b.Rules...)
+			b.Rules = append([]analyzer.Rule{
+				{Id: capBinaryCastsRule, Apply: capBinaryCasts},
+				{Id: checkJSONTableGeometryRule, Apply: checkJSONTableGeometry},
+			}, b.Rules...)
 			return nil
 		}
 	}

@@ -48,3 +48,45 @@ func TestWKBCountsMustFitTheData(t *testing.T) {
 		}
 	}
 }
+
+func TestJSONTableGeometryCountsMustFitTheData(t *testing.T) {
+	e, ctx := bigEngine(t)
+	// EWKB of a GEOMETRYCOLLECTION, big-endian, whose count 0x7F7F7F7F
+	// (2 GiB elements) is all that follows: JSON can carry every byte.
+	const ewkb = `\\u0000\\u0000\\u0000\\u0000\\u0000\\u0000\\u0000\\u0000\\u0007\\u007f\\u007f\\u007f\\u007f`
+	for _, q := range []string{
+		`SELECT ST_ASWKT(g) FROM JSON_TABLE('[{"a":"` + ewkb + `"}]', '$[*]' COLUMNS (g GEOMETRY PATH '$.a' ERROR ON ERROR)) t`,
+		`SELECT ST_ASWKT(g) FROM JSON_TABLE('[{"a":"` + ewkb + `"}]', '$[*]' COLUMNS (g GEOMETRYCOLLECTION PATH '$.a' ERROR ON ERROR)) t`,
+		`SELECT ST_ASWKT(g) FROM JSON_TABLE('[{"a":["` + ewkb + `"]}]', '$[*]' COLUMNS (NESTED PATH '$.a[*]' COLUMNS (g GEOMETRY PATH '$' ERROR ON ERROR))) t`,
+	} {
+		t.Run(q, func(t *testing.T) {
+			before := allocated()
+			_, iter, _, err := e.Query(ctx, q)
+			if err == nil {
+				_, err = sql.RowIterToRows(ctx, iter)
+			}
+			if err == nil || !strings.Contains(err.Error(), "invalid GIS data") {
+				t.Errorf("err %v, want invalid GIS data", err)
+			}
+			if grew := allocated() - before; grew > 16<<20 {
+				t.Errorf("allocated %d MiB", grew>>20)
+			}
+		})
+	}
+	// A prepared statement is analyzed with the same rule.
+	runSQL(t, e, ctx, `PREPARE jt FROM 'SELECT ST_ASWKT(g) FROM JSON_TABLE(?, ''$[*]'' COLUMNS (g GEOMETRY PATH ''$.a'' ERROR ON ERROR)) t'`)
+	runSQL(t, e, ctx, `SET @j = '[{"a":"`+ewkb+`"}]'`)
+	if _, iter, _, err := e.Query(ctx, "EXECUTE jt USING @j"); err == nil {
+		if _, err = sql.RowIterToRows(ctx, iter); err == nil || !strings.Contains(err.Error(), "invalid GIS data") {
+			t.Errorf("EXECUTE: err %v, want invalid GIS data", err)
+		}
+	} else if !strings.Contains(err.Error(), "invalid GIS data") {
+		t.Errorf("EXECUTE: err %v, want invalid GIS data", err)
+	}
+	// A point, little-endian, SRID 0: still read.
+	q := `SELECT ST_ASWKT(g) FROM JSON_TABLE('[{"a":"\\u0000\\u0000\\u0000\\u0000\\u0001\\u0001\\u0000\\u0000\\u0000` +
+		strings.Repeat(`\\u0000`, 16) + `"}]', '$[*]' COLUMNS (g GEOMETRY PATH '$.a' ERROR ON ERROR)) t`
+	if v, _ := one(t, e, ctx, q); v != "POINT(0 0)" {
+		t.Errorf("%s = %v, want POINT(0 0)", q, v)
+	}
+}
