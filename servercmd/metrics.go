@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +17,11 @@ import (
 
 // metricsPath is where --metrics-addr serves; nothing else is served there.
 const metricsPath = "/metrics"
+
+// maxMetricsConns bounds the connections the metrics port keeps open: a
+// scraper needs one or two, and each costs a goroutine and a descriptor of
+// the process that also serves MySQL.
+const maxMetricsConns = 16
 
 // metricsServer serves one server's registry over HTTP.
 type metricsServer struct {
@@ -56,15 +62,33 @@ func listenMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (*me
 		MaxRequestsInFlight: 4,
 		Timeout:             10 * time.Second,
 	}))
+	var open atomic.Int64
 	return &metricsServer{
 		srv: &http.Server{
 			Handler:           mux,
+			ConnState:         boundConns(&open),
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       time.Minute,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
 		l: l,
 	}, nil
+}
+
+// boundConns closes a new connection when maxMetricsConns are open
+// already, rather than let a client that sends nothing hold it until the
+// header timeout.
+func boundConns(open *atomic.Int64) func(net.Conn, http.ConnState) {
+	return func(c net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			if open.Add(1) > maxMetricsConns {
+				c.Close()
+			}
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
 }
 
 func (m *metricsServer) addr() string { return m.l.Addr().String() }
