@@ -90,3 +90,27 @@ func TestJSONTableGeometryCountsMustFitTheData(t *testing.T) {
 		t.Errorf("%s = %v, want POINT(0 0)", q, v)
 	}
 }
+
+func TestWKTNestingIsBounded(t *testing.T) {
+	e, ctx := bigEngine(t)
+	// Deep enough that the engine's quadratic reading takes seconds.
+	const n = 20000
+	q := "SELECT ST_ASWKT(ST_GEOMFROMTEXT('" + strings.Repeat("GEOMETRYCOLLECTION(", n) + strings.Repeat(")", n) + "'))"
+	before := allocated()
+	_, iter, _, err := e.Query(ctx, q)
+	if err == nil {
+		_, err = sql.RowIterToRows(ctx, iter)
+	}
+	if err == nil || !strings.Contains(err.Error(), "invalid GIS data") {
+		t.Errorf("err %v, want invalid GIS data", err)
+	}
+	if grew := allocated() - before; grew > 64<<20 {
+		t.Errorf("allocated %d MiB", grew>>20)
+	}
+	// What real geometries nest to is still read.
+	const poly = "MULTIPOLYGON(((0 0,1 0,1 1,0 0)),((0 0,2 0,2 2,0 0)))"
+	coll := strings.Repeat("GEOMETRYCOLLECTION(", 10) + poly + strings.Repeat(")", 10)
+	if v, _ := one(t, e, ctx, "SELECT ST_ASWKT(ST_GEOMFROMTEXT('"+coll+"'))"); v != coll {
+		t.Errorf("= %v, want %s", v, coll)
+	}
+}
