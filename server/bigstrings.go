@@ -33,7 +33,8 @@ package server
 //     of input (BIN, CHAR, CONV, DATE_FORMAT, TIME_FORMAT, FORMAT (at most
 //     30 decimals), INET6_NTOA, LOWER, UPPER, REVERSE, SOUNDEX, COMPRESS,
 //     MD5, SHA*, UUID, RANDOM_BYTES (1024), CAST AS CHAR(n) (truncates),
-//     ST_* text and WKB); no larger than an argument (LEFT, RIGHT, SUBSTR,
+//     ST_* text and WKB, whose reading bigwkb.go checks); no larger than
+//     an argument (LEFT, RIGHT, SUBSTR,
 //     TRIM, ELT, FIELD, UNHEX, FROM_BASE64, JSON_EXTRACT, JSON_KEYS,
 //     JSON_UNQUOTE, ...); numbers, dates and booleans.
 //   - Not checked: the aggregates GROUP_CONCAT (group_concat_max_len, which

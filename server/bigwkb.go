@@ -16,6 +16,13 @@ package server
 // allocation. The host's *FromText functions refuse WKT nested deeper than
 // maxWKBDepth.
 //
+// GEOMETRYCOLLECTION(g, g) shares g rather than copying it, so that a
+// recursive CTE doubles a collection at every step for nothing, until
+// ST_AsWKB or the wire writes out 2^30 points (a fatal 16 GiB allocation).
+// The host's GEOMETRYCOLLECTION measures its result as WKB, and over
+// max_allowed_packet it is NULL with warning 1301. It is the only
+// constructor that takes its own kind of value.
+//
 // A spatial column of JSON_TABLE converts the document's strings, read as
 // EWKB (a SRID, then WKB), with the same readers: the analyzer rule
 // checkJSONTableGeometry has its type check them first. (A geometry column
@@ -77,6 +84,63 @@ func init() {
 			return 0, nil
 		}}
 	}
+}
+
+func init() {
+	for _, name := range []string{"geometrycollection", "geomcollection"} {
+		bigResults[name] = &bigResult{size: func(_ *sql.Context, args []evaluated, limit int64) (int64, error) {
+			n := int64(types.WKBHeaderSize + types.CountSize)
+			for _, a := range args {
+				n = add(n, geomSize(a.v, limit-n))
+				if n > limit {
+					break
+				}
+			}
+			return n, nil
+		}}
+	}
+}
+
+// geomSize is at least the length of v as WKB, counted no further than
+// past limit.
+func geomSize(v any, limit int64) int64 {
+	const header = types.WKBHeaderSize
+	switch g := v.(type) {
+	case types.Point:
+		return header + types.PointSize
+	case types.LineString:
+		return header + types.CountSize + int64(len(g.Points))*types.PointSize
+	case types.MultiPoint:
+		return header + types.CountSize + int64(len(g.Points))*(header+types.PointSize)
+	case types.Polygon:
+		n := int64(header + types.CountSize)
+		for _, l := range g.Lines {
+			n += types.CountSize + int64(len(l.Points))*types.PointSize
+		}
+		return n
+	case types.MultiLineString:
+		n := int64(header + types.CountSize)
+		for _, l := range g.Lines {
+			n += header + types.CountSize + int64(len(l.Points))*types.PointSize
+		}
+		return n
+	case types.MultiPolygon:
+		n := int64(header + types.CountSize)
+		for _, p := range g.Polygons {
+			n = add(n, geomSize(p, limit-n))
+		}
+		return n
+	case types.GeomColl:
+		n := int64(header + types.CountSize)
+		for _, c := range g.Geoms {
+			if n > limit {
+				break
+			}
+			n = add(n, geomSize(c, limit-n))
+		}
+		return n
+	}
+	return 0
 }
 
 // wktDepth is the deepest nesting of parentheses in wkt.

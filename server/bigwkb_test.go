@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/authplug/authplug/mysqlerr"
 )
 
 func TestWKBCountsMustFitTheData(t *testing.T) {
@@ -112,5 +114,34 @@ func TestWKTNestingIsBounded(t *testing.T) {
 	coll := strings.Repeat("GEOMETRYCOLLECTION(", 10) + poly + strings.Repeat(")", 10)
 	if v, _ := one(t, e, ctx, "SELECT ST_ASWKT(ST_GEOMFROMTEXT('"+coll+"'))"); v != coll {
 		t.Errorf("= %v, want %s", v, coll)
+	}
+}
+
+func TestGeometryCollectionDoublingStopsAtMaxAllowedPacket(t *testing.T) {
+	e, ctx := bigEngine(t)
+	// Each step doubles the points: 2^30 at the end, 16 GiB of WKB.
+	q := "WITH RECURSIVE c(n, g) AS (SELECT 1, POINT(1, 1) UNION ALL SELECT n+1, GEOMETRYCOLLECTION(g, g) FROM c WHERE n < 31) " +
+		"SELECT LENGTH(ST_ASWKB(g)) FROM c WHERE n = 31"
+	before := allocated()
+	_, iter, _, err := e.Query(ctx, q)
+	var rows []sql.Row
+	if err == nil {
+		rows, err = sql.RowIterToRows(ctx, iter)
+	}
+	if grew := allocated() - before; grew > 16<<20 {
+		t.Errorf("allocated %d MiB", grew>>20)
+	}
+	// The step over the limit is NULL with warning 1301; the engine's
+	// GEOMETRYCOLLECTION refuses a NULL in the step after.
+	if err == nil || len(rows) != 0 {
+		t.Errorf("rows %v, err %v; want the engine's error for a NULL geometry", rows, err)
+	}
+	v, warns := one(t, e, ctx, "SELECT GEOMETRYCOLLECTION(POINT(1, 1), "+strings.TrimSuffix(strings.Repeat("POINT(1, 1), ", 200), ", ")+")")
+	if v != nil || len(warns) != 1 || warns[0].Code != mysqlerr.ErWarnAllowMaxPacketResult {
+		t.Errorf("201 points (4 KiB of WKB) = %v, %+v; want NULL and 1301", v, warns)
+	}
+	// Under the limit, collections are built as before.
+	if v, warns := one(t, e, ctx, "SELECT ST_ASWKT(GEOMETRYCOLLECTION(POINT(1, 2), GEOMETRYCOLLECTION(POINT(3, 4))))"); v != "GEOMETRYCOLLECTION(POINT(1 2),GEOMETRYCOLLECTION(POINT(3 4)))" || len(warns) != 0 {
+		t.Errorf("= %v %+v", v, warns)
 	}
 }
