@@ -35,7 +35,8 @@ func whileConnected(ctx context.Context, c *mysql.Conn) (_ context.Context, done
 		return ctx, func() {}
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
-	stop := make(chan struct{})
+	// The statement's end cancels ctx, which is also what stops the checks:
+	// no channel of their own.
 	t := time.AfterFunc(hangupEvery, func() {
 		tick := time.NewTicker(hangupEvery)
 		defer tick.Stop()
@@ -45,7 +46,7 @@ func whileConnected(ctx context.Context, c *mysql.Conn) (_ context.Context, done
 				return
 			}
 			select {
-			case <-stop:
+			case <-ctx.Done():
 				return
 			case <-tick.C:
 			}
@@ -53,7 +54,6 @@ func whileConnected(ctx context.Context, c *mysql.Conn) (_ context.Context, done
 	})
 	return ctx, func() {
 		t.Stop()
-		close(stop)
 		cancel(nil)
 	}
 }
