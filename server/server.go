@@ -172,6 +172,7 @@ var authzMu sync.Mutex
 // newEngine makes an engine whose catalog uses f, and puts back whatever
 // factory was set before, so that other engines in the process keep theirs.
 func newEngine(pro sql.DatabaseProvider, f sql.AuthorizationHandlerFactory) *sqle.Engine {
+	cheapSessionStatus()
 	authzMu.Lock()
 	defer authzMu.Unlock()
 	prev := sql.GetAuthorizationHandlerFactory()

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,7 +35,6 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/sirupsen/logrus"
 
-	"github.com/authplug/authplug/authplugin"
 	"github.com/authplug/authplug/server"
 )
 
@@ -47,7 +47,10 @@ func main() {
 	workers := flag.Int("workers", 4, "concurrent connections running point selects")
 	conns := flag.Int("conns", 200, "connections in the concurrency check")
 	loginsOnly := flag.Bool("logins-only", false, "measure the login ratios only")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run's clients to this file, and one of each server process to this file with .<server> appended")
+	serveKind := flag.String("serve", "", "run one server of the comparison (authplug-native, authplug-sha2, gms-auth, gms-off): the bench starts these itself")
+	dataDir := flag.String("dir", "", "with -serve: the server's data directory")
+	certDir := flag.String("cert-dir", "", "with -serve gms-auth: the directory of the TLS certificate and key it serves")
 	cases := flag.String("cases", "native,default,tls,switch", "the login cases measured, a comma-separated subset of native, default, tls and switch (to profile one alone)")
 	flag.Parse()
 	logrus.SetOutput(io.Discard)
@@ -63,7 +66,13 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*logins, *rounds, *workers, *conns, *duration, *loginsOnly, strings.Split(*cases, ",")); err != nil {
+	var err error
+	if *serveKind != "" {
+		err = serve(*serveKind, *dataDir, *certDir)
+	} else {
+		err = run(*logins, *rounds, *workers, *conns, *duration, *loginsOnly, strings.Split(*cases, ","), *cpuProfile)
+	}
+	if err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -77,7 +86,7 @@ type target struct {
 	pw   string
 }
 
-func run(logins, rounds, workers, conns int, duration time.Duration, loginsOnly bool, cases []string) error {
+func run(loginsPerRound, rounds, workers, conns int, duration time.Duration, loginsOnly bool, cases []string, profile string) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "authplug-bench-")
 	if err != nil {
@@ -85,55 +94,86 @@ func run(logins, rounds, workers, conns int, duration time.Duration, loginsOnly 
 	}
 	defer os.RemoveAll(dir)
 
-	// authplug offering mysql_native_password in the handshake, as
-	// go-mysql-server does, and on its default (caching_sha2_password).
-	ap, err := startAuthplug(ctx, dir+"/native", authplugin.NativePasswordName)
-	if err != nil {
-		return err
+	// Every server in a process of its own (serve.go), each login case
+	// with its own pair: authplug offering mysql_native_password in the
+	// handshake, as go-mysql-server does, or on its default
+	// (caching_sha2_password); go-mysql-server with its own accounts (for
+	// the TLS case serving authplug's certificate, so that both servers pay
+	// the same handshake); and go-mysql-server without authorization for
+	// the statement rates.
+	var servers []*serverProcess
+	defer func() {
+		for _, p := range servers {
+			p.Close()
+		}
+	}()
+	start := func(name, kind, certDir string) (string, error) {
+		p, err := startServer(ctx, name, kind, filepath.Join(dir, name), certDir, profile)
+		if err != nil {
+			return "", err
+		}
+		servers = append(servers, p)
+		return p.addr, nil
 	}
-	defer ap.Close()
-	apSHA2, err := startAuthplug(ctx, dir+"/sha2", "")
-	if err != nil {
-		return err
+	// A login case: the handshake plugin authplug offers, the account, and
+	// whether the logins use TLS.
+	type login struct {
+		key, name    string
+		authplugKind string
+		user         string
+		tls          bool
 	}
-	defer apSHA2.Close()
-	// The peer serves TLS with authplug's certificate, so that both
-	// servers pay the same handshake.
-	pair, err := tls.LoadX509KeyPair(dir+"/sha2/server-cert.pem", dir+"/sha2/server-key.pem")
-	if err != nil {
-		return err
+	logins := []login{
+		{"native", "mysql_native_password accounts, both servers offering it in the handshake", serveAuthplugNative, "bench", false},
+		{"default", "default-plugin accounts (CREATE USER ... IDENTIFIED BY): authplug's caching_sha2_password fast path / the peer's mysql_native_password", serveAuthplugSHA2, "dflt", false},
+		{"tls", "the same over TLS", serveAuthplugSHA2, "dflt", true},
+		{"switch", "a native account on authplug's default handshake offer, caching_sha2_password (one auth-switch round trip more) / go-mysql-server's native logins", serveAuthplugSHA2, "bench", false},
 	}
-	gmsAuth, closeA, err := startGMS(ctx, true, &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12})
-	if err != nil {
-		return err
+	var loginCases []loginCase
+	for _, l := range logins {
+		if !slices.Contains(cases, l.key) {
+			continue
+		}
+		ap, err := start(l.key+"-authplug", l.authplugKind, "")
+		if err != nil {
+			return err
+		}
+		certDir := ""
+		if l.tls {
+			certDir = filepath.Join(dir, l.key+"-authplug")
+		}
+		gms, err := start(l.key+"-gms", serveGMSAuth, certDir)
+		if err != nil {
+			return err
+		}
+		c := loginCase{l.key, l.name, target{"authplug", cfgFor(ap), l.user, "pw"}, target{"go-mysql-server auth", cfgFor(gms), l.user, "pw"}}
+		if l.tls {
+			c.authplug.dsn, c.peer.dsn = withTLS(c.authplug.dsn), withTLS(c.peer.dsn)
+		}
+		loginCases = append(loginCases, c)
 	}
-	defer closeA()
-	gmsOff, closeB, err := startGMS(ctx, false, nil)
-	if err != nil {
-		return err
-	}
-	defer closeB()
-
-	targets := []target{
-		{"authplug", cfgFor(ap.Addr().String()), "bench", "pw"},
-		{"go-mysql-server auth", cfgFor(gmsAuth), "bench", "pw"},
-		{"authorization off", cfgFor(gmsOff), "root", ""},
-	}
-	if err := loginRatios(ctx, []loginCase{
-		{"native", "mysql_native_password accounts, both servers offering it in the handshake",
-			targets[0], targets[1]},
-		{"default", "default-plugin accounts (CREATE USER ... IDENTIFIED BY): authplug's caching_sha2_password fast path / the peer's mysql_native_password",
-			target{"authplug", cfgFor(apSHA2.Addr().String()), "dflt", "pw"}, target{"go-mysql-server auth", cfgFor(gmsAuth), "dflt", "pw"}},
-		{"tls", "the same over TLS",
-			target{"authplug", withTLS(cfgFor(apSHA2.Addr().String())), "dflt", "pw"}, target{"go-mysql-server auth", withTLS(cfgFor(gmsAuth)), "dflt", "pw"}},
-		// The peer of the first case, measured once for both.
-		{"switch", "a native account on authplug's default handshake offer, caching_sha2_password (one auth-switch round trip more) / go-mysql-server's native logins",
-			target{"authplug", cfgFor(apSHA2.Addr().String()), "bench", "pw"}, targets[1]},
-	}, cases, logins, rounds); err != nil {
+	if err := loginRatios(ctx, loginCases, cases, loginsPerRound, rounds); err != nil {
 		return err
 	}
 	if loginsOnly {
 		return nil
+	}
+	apAddr, err := start("statements-authplug", serveAuthplugNative, "")
+	if err != nil {
+		return err
+	}
+	gmsAuth, err := start("statements-gms", serveGMSAuth, "")
+	if err != nil {
+		return err
+	}
+	gmsOff, err := start("statements-off", serveGMSOff, "")
+	if err != nil {
+		return err
+	}
+	targets := []target{
+		{"authplug", cfgFor(apAddr), "bench", "pw"},
+		{"go-mysql-server auth", cfgFor(gmsAuth), "bench", "pw"},
+		{"authorization off", cfgFor(gmsOff), "root", ""},
 	}
 
 	selects := make([]int64, len(targets))
@@ -141,7 +181,7 @@ func run(logins, rounds, workers, conns int, duration time.Duration, loginsOnly 
 	// Statement throughput against authorization off, for a session with
 	// table grants and one with column grants only, point selects and a
 	// three-table join.
-	colTarget := target{"authplug, column grants", cfgFor(ap.Addr().String()), "colbench", "pw"}
+	colTarget := target{"authplug, column grants", cfgFor(apAddr), "colbench", "pw"}
 	stmtTargets := []target{targets[0], colTarget, targets[2]}
 	queries := []string{pointSelect, joinSelect}
 	stmtN := make([][]int64, len(queries))
@@ -183,7 +223,7 @@ func run(logins, rounds, workers, conns int, duration time.Duration, loginsOnly 
 		fmt.Printf("ratio %s authplug / authorization off: %.2f; with column grants: %.2f (target >= 0.95)\n", name, r[0]/r[2], r[1]/r[2])
 	}
 
-	if err := tokenLogins(ctx, logins/2, rounds); err != nil {
+	if err := tokenLogins(ctx, loginsPerRound/2, rounds); err != nil {
 		return err
 	}
 
@@ -262,9 +302,7 @@ func startAuthplug(ctx context.Context, dir, handshakePlugin string) (*server.Se
 			return nil, err
 		}
 	}
-	// Labelled, so that a CPU profile (-cpuprofile) tells the servers apart:
-	// go tool pprof -tagfocus server=authplug/sha2 ...
-	go pprof.Do(ctx, pprof.Labels("server", "authplug/"+filepath.Base(dir)), func(context.Context) { s.Serve() })
+	go s.Serve()
 	db, err := sql.Open("mysql", cfgFor(s.Addr().String())("root", "root").FormatDSN()+"&tls=skip-verify")
 	if err != nil {
 		return nil, err
@@ -325,7 +363,7 @@ func startGMS(ctx context.Context, withAuth bool, tlsConfig *tls.Config) (string
 	if err != nil {
 		return "", nil, err
 	}
-	go pprof.Do(ctx, pprof.Labels("server", fmt.Sprintf("go-mysql-server/auth=%t", withAuth)), func(context.Context) { s.Start() })
+	go s.Start()
 	return l.Addr().String(), func() { s.Close() }, nil
 }
 
