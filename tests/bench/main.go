@@ -42,7 +42,7 @@ const rows = 1000
 
 func main() {
 	logins := flag.Int("logins", 2000, "logins per server per round")
-	duration := flag.Duration("duration", 2*time.Second, "point-select time per server per round")
+	duration := flag.Duration("duration", 2*time.Second, "time per statement and server per round, run in interleaved slices of 200ms")
 	rounds := flag.Int("rounds", 5, "rounds")
 	workers := flag.Int("workers", 4, "concurrent connections running point selects")
 	conns := flag.Int("conns", 200, "connections in the concurrency check")
@@ -51,7 +51,7 @@ func main() {
 	serveKind := flag.String("serve", "", "run one server of the comparison (authplug-native, authplug-sha2, gms-auth, gms-off): the bench starts these itself")
 	dataDir := flag.String("dir", "", "with -serve: the server's data directory")
 	certDir := flag.String("cert-dir", "", "with -serve gms-auth: the directory of the TLS certificate and key it serves")
-	cases := flag.String("cases", "native,default,tls,switch", "the login cases measured, a comma-separated subset of native, default, tls and switch (to profile one alone)")
+	cases := flag.String("cases", "native,default,tls,switch", "the login cases measured, a comma-separated subset of native, default, tls and switch (to profile one alone; none for none)")
 	flag.Parse()
 	logrus.SetOutput(io.Discard)
 	if *cpuProfile != "" {
@@ -152,8 +152,10 @@ func run(loginsPerRound, rounds, workers, conns int, duration time.Duration, log
 		}
 		loginCases = append(loginCases, c)
 	}
-	if err := loginRatios(ctx, loginCases, cases, loginsPerRound, rounds); err != nil {
-		return err
+	if len(loginCases) > 0 {
+		if err := loginRatios(ctx, loginCases, cases, loginsPerRound, rounds); err != nil {
+			return err
+		}
 	}
 	if loginsOnly {
 		return nil
@@ -176,52 +178,28 @@ func run(loginsPerRound, rounds, workers, conns int, duration time.Duration, log
 		{"authorization off", cfgFor(gmsOff), "root", ""},
 	}
 
-	selects := make([]int64, len(targets))
-	selectTime := make([]time.Duration, len(targets))
-	// Statement throughput against authorization off, for a session with
-	// table grants and one with column grants only, point selects and a
-	// three-table join.
-	colTarget := target{"authplug, column grants", cfgFor(apAddr), "colbench", "pw"}
-	stmtTargets := []target{targets[0], colTarget, targets[2]}
-	queries := []string{pointSelect, joinSelect}
-	stmtN := make([][]int64, len(queries))
-	stmtT := make([][]time.Duration, len(queries))
-	for q := range queries {
-		stmtN[q], stmtT[q] = make([]int64, len(stmtTargets)), make([]time.Duration, len(stmtTargets))
+	// Statement throughput: a session with table grants and one with
+	// column grants only, against go-mysql-server's own authorization
+	// (equivalent grants) and against authorization off; point selects
+	// and a three-table join.
+	// The column-grant session has a server of its own, so that every
+	// server but go-mysql-server's serves the same series.
+	colAddr, err := start("statements-authplug-columns", serveAuthplugNative, "")
+	if err != nil {
+		return err
 	}
-	for r := 0; r < rounds; r++ {
-		for i, t := range targets {
-			n, d, err := selectRound(ctx, t, pointSelect, workers, duration)
-			if err != nil {
-				return fmt.Errorf("%s selects: %w", t.name, err)
-			}
-			selects[i] += n
-			selectTime[i] += d
-		}
-		for q, query := range queries {
-			for i, t := range stmtTargets {
-				n, d, err := selectRound(ctx, t, query, workers, duration)
-				if err != nil {
-					return fmt.Errorf("%s %q: %w", t.name, query, err)
-				}
-				stmtN[q][i] += n
-				stmtT[q][i] += d
-			}
-		}
+	colTarget := target{"authplug, column grants", cfgFor(colAddr), "colbench", "pw"}
+	point := []*series{{t: targets[0], query: pointSelect}, {t: colTarget, query: pointSelect}, {t: targets[1], query: pointSelect}, {t: targets[2], query: pointSelect}}
+	join := []*series{{t: targets[0], query: joinSelect}, {t: colTarget, query: joinSelect}, {t: targets[2], query: joinSelect}}
+	if err := statementRates(ctx, append(slices.Clone(point), join...), workers, duration, rounds); err != nil {
+		return err
 	}
-	rate := func(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() }
-	qp := []float64{rate(selects[0], selectTime[0]), rate(selects[1], selectTime[1]), rate(selects[2], selectTime[2])}
-	fmt.Printf("point selects/s (%d connections): authplug %.0f, go-mysql-server auth %.0f, authorization off %.0f\n", workers, qp[0], qp[1], qp[2])
-	fmt.Printf("ratio selects authplug / go-mysql-server auth: %.2f (target >= 1.0)\n", qp[0]/qp[1])
-	fmt.Printf("ratio selects authplug / authorization off: %.2f (target >= 0.95)\n", qp[0]/qp[2])
-	for q, name := range []string{"point selects", "three-table joins"} {
-		r := make([]float64, len(stmtTargets))
-		for i := range stmtTargets {
-			r[i] = rate(stmtN[q][i], stmtT[q][i])
-		}
-		fmt.Printf("%s/s: authplug %.0f, authplug with column grants %.0f, authorization off %.0f\n", name, r[0], r[1], r[2])
-		fmt.Printf("ratio %s authplug / authorization off: %.2f; with column grants: %.2f (target >= 0.95)\n", name, r[0]/r[2], r[1]/r[2])
-	}
+	fmt.Printf("point selects/s (%d connections): authplug %.0f, authplug with column grants %.0f, go-mysql-server auth %.0f, authorization off %.0f\n",
+		workers, point[0].rate(), point[1].rate(), point[2].rate(), point[3].rate())
+	fmt.Printf("ratio point selects authplug / go-mysql-server auth: %.2f (target >= 1.0)\n", point[0].rate()/point[2].rate())
+	fmt.Printf("ratio point selects authplug / authorization off: %.2f; with column grants: %.2f (target >= 0.95)\n", point[0].rate()/point[3].rate(), point[1].rate()/point[3].rate())
+	fmt.Printf("three-table joins/s: authplug %.0f, authplug with column grants %.0f, authorization off %.0f\n", join[0].rate(), join[1].rate(), join[2].rate())
+	fmt.Printf("ratio three-table joins authplug / authorization off: %.2f; with column grants: %.2f (target >= 0.95)\n", join[0].rate()/join[2].rate(), join[1].rate()/join[2].rate())
 
 	if err := tokenLogins(ctx, loginsPerRound/2, rounds); err != nil {
 		return err
@@ -381,36 +359,6 @@ func loginRound(ctx context.Context, t target, n int) (time.Duration, error) {
 		c.Close()
 	}
 	return time.Since(begin), nil
-}
-
-func selectRound(ctx context.Context, t target, query string, workers int, d time.Duration) (int64, time.Duration, error) {
-	db := sql.OpenDB(mustConnector(t.dsn(t.user, t.pw)))
-	defer db.Close()
-	db.SetMaxOpenConns(workers)
-	var n atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	begin := time.Now()
-	deadline := begin.Add(d)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			var v string
-			for i := w; time.Now().Before(deadline); i += workers {
-				if err := db.QueryRowContext(ctx, query, i%rows).Scan(&v); err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-				n.Add(1)
-			}
-		}(w)
-	}
-	wg.Wait()
-	if err, ok := firstErr.Load().(error); ok {
-		return 0, 0, err
-	}
-	return n.Load(), time.Since(begin), nil
 }
 
 func mustConnector(c *mysql.Config) driver.Connector {
