@@ -13,6 +13,7 @@ const (
 	ErNoDB                       = 1046
 	ErUnknownComError            = 1047
 	ErBadDB                      = 1049
+	ErNonUniq                    = 1052
 	ErBadField                   = 1054
 	ErDupEntry                   = 1062
 	ErSyntax                     = 1064
@@ -71,6 +72,7 @@ var specs = map[uint16]spec{
 	ErNoDB:                       {"3D000", "ER_NO_DB_ERROR"},
 	ErUnknownComError:            {"08S01", "ER_UNKNOWN_COM_ERROR"},
 	ErBadDB:                      {"42000", "ER_BAD_DB_ERROR"},
+	ErNonUniq:                    {"23000", "ER_NON_UNIQ_ERROR"},
 	ErBadField:                   {"42S22", "ER_BAD_FIELD_ERROR"},
 	ErDupEntry:                   {"23000", "ER_DUP_ENTRY"},
 	ErSyntax:                     {"42000", "ER_PARSE_ERROR"},

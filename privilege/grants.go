@@ -72,6 +72,19 @@ func (g *grantSet) allows(db, table, column string, p priv.Mask) bool {
 	return need == 0
 }
 
+// anyColumnAllows reports whether some column of db.table is allowed p,
+// the wider levels counted: whether a refusal of p on the table is met on
+// some of its columns.
+func (g *grantSet) anyColumnAllows(db, table string, p priv.Mask) bool {
+	need := p &^ g.global &^ g.db[db] &^ g.table[db][table]
+	for _, m := range g.column[db][table] {
+		if need&^m == 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // anyOn reports whether the set holds any privilege on db (table empty) or
 // db.table. Only privileges that exist at that level count from the wider
 // ones: FILE or PROCESS on *.* does not make a database visible, as in

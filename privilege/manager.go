@@ -427,6 +427,12 @@ func (m *Manager) HasColumnGrantsWithUser(a priv.Account) bool {
 	return len(m.store.Snapshot().withDefaults(a).column) > 0
 }
 
+// HasColumnPrivilegeWithUser is Session.HasColumnPrivilege for account a's
+// stored grants, with its default roles.
+func (m *Manager) HasColumnPrivilegeWithUser(a priv.Account, db, table string, p priv.Mask) bool {
+	return m.store.Snapshot().withDefaults(a).anyColumnAllows(strings.ToLower(db), strings.ToLower(table), p)
+}
+
 // RequestDynamicVerificationWithUser is RequestVerificationWithUser for a
 // dynamic privilege.
 func (m *Manager) RequestDynamicVerificationWithUser(a priv.Account, name string, withGrant bool) error {

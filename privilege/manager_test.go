@@ -462,6 +462,29 @@ func TestSelfChangeWithoutAGate(t *testing.T) {
 	assert.NoError(t, s.RequestSelfChange(authplugin.SelfDefaultRole))
 }
 
+func TestHasColumnPrivilege(t *testing.T) {
+	k := plugintest.New(t)
+	k.Must(func(tx *privilege.Tx) error {
+		return errors.Join(
+			tx.CreateUser(alice, privilege.IdentifiedBy(native, "pw")),
+			tx.Grant(alice, privilege.Object{DB: "d", Table: "t", Column: "c"}, priv.Select, false),
+			tx.Grant(alice, privilege.Object{DB: "d", Table: "t", Column: "e"}, priv.Insert, false),
+			tx.Grant(alice, privilege.Object{DB: "d", Table: "u"}, priv.Update, false),
+			tx.Grant(alice, privilege.Object{DB: "d", Table: "u", Column: "c"}, priv.Insert, false),
+		)
+	})
+	s := login(t, k, "alice")
+	assert.True(t, s.HasColumnPrivilege("D", "T", priv.Select))
+	assert.True(t, s.HasColumnPrivilege("d", "t", priv.Insert))
+	assert.False(t, s.HasColumnPrivilege("d", "t", priv.Select|priv.Insert), "no one column holds both")
+	assert.False(t, s.HasColumnPrivilege("d", "t", priv.Update))
+	assert.True(t, s.HasColumnPrivilege("d", "u", priv.Update|priv.Insert), "the table's UPDATE counts with a column's INSERT")
+	assert.False(t, s.HasColumnPrivilege("d", "v", priv.Select))
+	m := k.Manager
+	assert.True(t, m.HasColumnPrivilegeWithUser(alice, "d", "t", priv.Select))
+	assert.False(t, m.HasColumnPrivilegeWithUser(alice, "d", "t", priv.Update))
+}
+
 func TestHasAnyPrivilege(t *testing.T) {
 	k := plugintest.New(t)
 	k.Must(func(tx *privilege.Tx) error {

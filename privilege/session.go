@@ -272,6 +272,14 @@ func (s *Session) HasAnyPrivilege(db, table string) bool {
 	return s.current().grants.anyOn(strings.ToLower(db), strings.ToLower(table))
 }
 
+// HasColumnPrivilege reports whether the stored grants give the session p
+// on some column of db.table, so that a host refuses an unknown column of
+// it as it refuses a column it may not use (1143), not as it refuses the
+// table (1142), which would tell the two apart.
+func (s *Session) HasColumnPrivilege(db, table string, p priv.Mask) bool {
+	return s.current().grants.anyColumnAllows(strings.ToLower(db), strings.ToLower(table), p)
+}
+
 // HasColumnGrants reports whether the session's stored grants include any
 // column-level grant, so a host can skip column checks for the others.
 func (s *Session) HasColumnGrants() bool { return len(s.current().grants.column) > 0 }

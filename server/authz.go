@@ -139,6 +139,7 @@ func (a authz) check(ctx *sql.Context, q queryState, info ast.AuthInformation, p
 	var err error
 	qualified, deferrable := true, false
 	var denied tableRef
+	var onColumns *columnRefusal
 	switch info.TargetType {
 	case ast.AuthTargetType_Global, ast.AuthTargetType_Ignore, ast.AuthTargetType_TODO:
 		if info.TargetType == ast.AuthTargetType_Global && (p == priv.Create || p == priv.Drop) {
@@ -170,6 +171,9 @@ func (a authz) check(ctx *sql.Context, q queryState, info ast.AuthInformation, p
 				if p == priv.Select {
 					denied = ref(db, table)
 				}
+				if columns && who.columnsAllow(db, table, p) {
+					onColumns = &columnRefusal{who: who, db: db, table: table, p: p}
+				}
 			}
 		}
 	case ast.AuthTargetType_TableColumn:
@@ -188,7 +192,7 @@ func (a authz) check(ctx *sql.Context, q queryState, info ast.AuthInformation, p
 		// classified there one by one); this refusal is kept for a name
 		// that turns out not to exist, so that missing and forbidden
 		// objects look alike (planState.explain).
-		q.conn.plan.defer_(err, qualified, denied)
+		q.conn.plan.defer_(err, qualified, denied, onColumns)
 		return nil
 	}
 	return err

@@ -107,6 +107,25 @@ type planState struct {
 	// deferredNames are the names SELECT was refused on: a view among them
 	// still needs SELECT (views.go).
 	deferredNames []deferredName
+	// deferredTable is the first deferred refusal on a table the session
+	// holds no column grant on either; deferredColumns, the refusals on
+	// tables whose columns it may be granted, whose unknown columns are
+	// refused column by column (1143), as in MySQL.
+	deferredTable   error
+	deferredColumns []columnRefusal
+	// reached: the statement's plan came to the plan authorizer. A
+	// statement that failed before that failed while the engine bound
+	// its names and shapes, and its error may describe a table it was
+	// refused (a UNION's or a row comparison's column count, say).
+	reached bool
+}
+
+// columnRefusal is a table-level refusal that column grants may still
+// meet: who lacked p on db.table.
+type columnRefusal struct {
+	who       principal
+	db, table string
+	p         priv.Mask
 }
 
 type deferredName struct {
@@ -114,11 +133,14 @@ type deferredName struct {
 	err error
 }
 
-// notFound: the engine's "no such table, database or column", as an
-// engine error or already as the MySQL error the handler made of it.
+// notFound: the engine's "no such table, database or column" (or "which
+// column", columnerr.go), as an engine error or already as the MySQL error
+// the handler made of it.
 func notFound(err error) bool {
-	if sql.ErrTableNotFound.Is(err) || sql.ErrDatabaseNotFound.Is(err) ||
-		sql.ErrColumnNotFound.Is(err) || sql.ErrTableColumnNotFound.Is(err) {
+	if sql.ErrTableNotFound.Is(err) || sql.ErrDatabaseNotFound.Is(err) {
+		return true
+	}
+	if _, ok := columnError(err); ok {
 		return true
 	}
 	var se *mysql.SQLError
@@ -135,6 +157,7 @@ func notFound(err error) bool {
 func (ps *planState) begin() {
 	ps.mu.Lock()
 	ps.deferred, ps.deferredNamed, ps.deferredNames = nil, nil, ps.deferredNames[:0]
+	ps.deferredTable, ps.deferredColumns, ps.reached = nil, ps.deferredColumns[:0], false
 	ps.mu.Unlock()
 }
 
@@ -144,8 +167,13 @@ func (ps *planState) deferredSelects() []deferredName {
 	return slices.Clone(ps.deferredNames)
 }
 
-func (ps *planState) defer_(err error, qualified bool, r tableRef) {
+func (ps *planState) defer_(err error, qualified bool, r tableRef, onColumns *columnRefusal) {
 	ps.mu.Lock()
+	if onColumns != nil {
+		ps.deferredColumns = append(ps.deferredColumns, *onColumns)
+	} else if ps.deferredTable == nil {
+		ps.deferredTable = err
+	}
 	if r.table != "" {
 		ps.deferredNames = append(ps.deferredNames, deferredName{r, err})
 	}
@@ -185,23 +213,59 @@ func (s *Server) prepared(ctx context.Context, c *mysql.Conn, cn *conn, query st
 	return w.viewsNamed()
 }
 
-// explain turns "no such table/database/column" into the refusal that was
-// deferred for the statement, if there was one.
+// explain turns "no such table/database/column", and any error of a
+// statement that failed before its plan was authorized, into the refusal
+// that was deferred for the statement, if there was one, and the engine's
+// column errors into MySQL's.
+//
+// Of the refusals, one on a table the session may not read at all comes
+// first. Otherwise an unknown column of a table whose columns the session
+// may be granted is refused as a column (1143), as an existing column it
+// is not granted would be, so that the refusal does not tell the two
+// apart; MySQL and MariaDB answer so too.
 func (ps *planState) explain(err error) error {
 	if err == nil {
 		return nil
 	}
 	ps.mu.Lock()
-	d := ps.deferred
+	d, table, columns, reached := ps.deferred, ps.deferredTable, slices.Clone(ps.deferredColumns), ps.reached
 	ps.mu.Unlock()
-	if d != nil && notFound(err) {
+	if d != nil && (notFound(err) || !reached) {
+		if table != nil {
+			return table
+		}
+		if e := refuseColumn(err, columns); e != nil {
+			return e
+		}
 		return d
+	}
+	if e, ok := columnError(err); ok {
+		return e
 	}
 	return err
 }
 
+// refuseColumn is the refusal of the unknown column err names, on the
+// first of the tables refused that it may belong to, or nil.
+func refuseColumn(err error, refused []columnRefusal) error {
+	table, column, ok := unknownColumnName(err)
+	if !ok {
+		return nil
+	}
+	for _, r := range refused {
+		if table != "" && !strings.EqualFold(table, r.table) {
+			continue
+		}
+		if verr := r.who.verify(r.db, r.table, column, r.p); verr != nil {
+			return verr
+		}
+	}
+	return nil
+}
+
 func (ps *planState) authorize(ctx *sql.Context, s *Server, cn *conn, n sql.Node) (sql.Node, []func(), error) {
 	ps.mu.Lock()
+	ps.reached = true
 	if ps.pid != ctx.Pid() {
 		ps.pid, ps.built = ctx.Pid(), ps.built[:0]
 	} else if isPointer(n) {

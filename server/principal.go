@@ -19,6 +19,8 @@ type principal interface {
 	// columnGrants reports whether a failed table-level check may still be
 	// met column by column.
 	columnGrants() bool
+	// columnsAllow reports whether some column of db.table is allowed p.
+	columnsAllow(db, table string, p priv.Mask) bool
 	account() priv.Account
 	// named is who a refusal names: the login user and client host, as
 	// MySQL's errors do (the account acted as while impersonating).
@@ -37,7 +39,10 @@ func (p sessionPrincipal) verifyDynamic(name string) error {
 
 func (p sessionPrincipal) anyOn(db, table string) bool { return p.sess.HasAnyPrivilege(db, table) }
 func (p sessionPrincipal) columnGrants() bool          { return p.sess.HasColumnGrants() }
-func (p sessionPrincipal) account() priv.Account       { return p.sess.Account() }
+func (p sessionPrincipal) columnsAllow(db, table string, m priv.Mask) bool {
+	return p.sess.HasColumnPrivilege(db, table, m)
+}
+func (p sessionPrincipal) account() priv.Account { return p.sess.Account() }
 
 func (p sessionPrincipal) named() priv.Account {
 	if a, ok := p.sess.Impersonating(); ok {
@@ -70,7 +75,10 @@ func (p definerPrincipal) anyOn(db, table string) bool {
 	return false
 }
 
-func (p definerPrincipal) columnGrants() bool    { return p.m.HasColumnGrantsWithUser(p.a) }
+func (p definerPrincipal) columnGrants() bool { return p.m.HasColumnGrantsWithUser(p.a) }
+func (p definerPrincipal) columnsAllow(db, table string, m priv.Mask) bool {
+	return p.m.HasColumnPrivilegeWithUser(p.a, db, table, m)
+}
 func (p definerPrincipal) account() priv.Account { return p.a }
 func (p definerPrincipal) named() priv.Account   { return p.a }
 

@@ -133,6 +133,12 @@ var diffStmts = []diffStmt{
 	rd("SELECT * FROM secret.vault"),
 	rd("SELECT * FROM shop.nosuch"),
 	rd("SELECT * FROM nosuchdb.t"),
+	// Unknown columns: the table's refusal where it may not be read
+	// (columnerr_test.go).
+	rd("SELECT nosuch FROM shop.items"),
+	rd("SELECT id FROM shop.items WHERE nosuch = 1"),
+	rd("SELECT nosuch FROM hr.staff"),
+	wr("UPDATE shop.items SET nosuch = 1 WHERE id = 1"),
 	rd("SELECT i.name, o.qty FROM shop.items i JOIN shop.orders o ON o.item_id = i.id"),
 	rd("SELECT s.name FROM hr.staff s JOIN shop.items i ON i.id = s.id"),
 	rd("SELECT i.id FROM shop.items i LEFT JOIN secret.vault v ON v.id = i.id"),
