@@ -230,7 +230,7 @@ func (c *capped) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 	}
 	n, err := c.br.size(ctx, args, limit)
 	if err != nil {
-		return nil, err
+		return nil, toSQLError(err) // the host's refusals are *mysqlerr.Error (bigwkb.go)
 	}
 	if n > limit {
 		return c.refuse(ctx, limit), nil
@@ -733,7 +733,7 @@ func capResults(a *analyzer.Analyzer) error {
 		if b.Desc == preAnalyzerBatch {
 			b.Rules = append([]analyzer.Rule{
 				{Id: capBinaryCastsRule, Apply: capBinaryCasts},
-				{Id: checkGeometryRule, Apply: checkGeometry},
+				{Id: checkGeometryRule, Apply: checkGeometry{}.Apply},
 			}, b.Rules...)
 			return nil
 		}

@@ -43,9 +43,9 @@ import (
 const maxWKBDepth = 64
 
 // errInvalidGISData is MySQL's answer to data a spatial function cannot
-// read, as the wire's error (sqlerror.go).
-func errInvalidGISData(function string) error {
-	return toSQLError(mysqlerr.Errorf(mysqlerr.ErGISInvalidData, "Invalid GIS data provided to function %s.", function))
+// read.
+func errInvalidGISData(function string) *mysqlerr.Error {
+	return mysqlerr.Errorf(mysqlerr.ErGISInvalidData, "Invalid GIS data provided to function %s.", function)
 }
 
 func init() {

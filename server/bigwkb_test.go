@@ -141,7 +141,7 @@ func TestGeometryCollectionDoublingStopsAtMaxAllowedPacket(t *testing.T) {
 	}
 	// The step over the limit is NULL with warning 1301; the engine's
 	// GEOMETRYCOLLECTION refuses a NULL in the step after.
-	if err == nil || len(rows) != 0 {
+	if err == nil || len(rows) != 0 || errNum(err) == mysqlerr.ErNotSupportedYet {
 		t.Errorf("rows %v, err %v; want the engine's error for a NULL geometry", rows, err)
 	}
 	v, warns := one(t, e, ctx, "SELECT GEOMETRYCOLLECTION(POINT(1, 1), "+strings.TrimSuffix(strings.Repeat("POINT(1, 1), ", 200), ", ")+")")

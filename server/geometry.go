@@ -31,13 +31,13 @@ package server
 // a checked one.
 //
 // Fail closed: after the rule, and again where the authorizer sees the
-// plan that runs (planauth.go), uncheckedGeometry refuses a plan in which
-// any spatial type is not checked: a table handed to the server already
-// made with spatial columns (Config.Databases), or a kind of node or
-// expression that a new engine version brings and the rule does not know.
-// The rule runs before any rule that evaluates (the engine folds constant
-// filters during analysis), so nothing reads with an unchecked type
-// before the check.
+// plan that runs (planauth.go), uncheckedGeometry refuses (1235) a plan in
+// which a spatial type is not checked: a table handed to the server
+// already made with spatial columns (Config.Databases), or a kind of node
+// or expression that a new engine version brings and the rule does not
+// know. The rule runs before any rule that evaluates (the engine folds
+// constant filters and builds index lookups during analysis), so nothing
+// reads with an unchecked type before the check.
 //
 // Outside plans: a CALL's OUT parameter gives a user variable the type of
 // the parameter as the statement was built, with the value the routine
@@ -47,7 +47,6 @@ package server
 
 import (
 	"context"
-	"errors"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
@@ -109,7 +108,7 @@ func uncheckedType(t sql.Type) bool {
 
 func (c checkedSpatial) Convert(ctx context.Context, v any) (any, sql.ConvertInRange, error) {
 	if !validEWKB(v) {
-		return nil, sql.OutOfRange, errCantCreateGeometry()
+		return nil, sql.OutOfRange, toSQLError(errCantCreateGeometry())
 	}
 	return c.spatialType.Convert(ctx, v)
 }
@@ -117,7 +116,7 @@ func (c checkedSpatial) Convert(ctx context.Context, v any) (any, sql.ConvertInR
 // SQL writes v to the wire; the engine's converts v first.
 func (c checkedSpatial) SQL(ctx *sql.Context, dest []byte, v any) (sqltypes.Value, error) {
 	if !validEWKB(v) {
-		return sqltypes.Value{}, errCantCreateGeometry()
+		return sqltypes.Value{}, toSQLError(errCantCreateGeometry())
 	}
 	return c.spatialType.SQL(ctx, dest, v)
 }
@@ -165,11 +164,11 @@ func validEWKB(v any) bool {
 }
 
 // errCantCreateGeometry is MySQL's answer to bytes that are no geometry
-// given to a geometry column. It leaves the host as the wire's error
-// (sqlerror.go): the engine passes only that through.
-func errCantCreateGeometry() error {
-	return toSQLError(mysqlerr.Errorf(mysqlerr.ErCantCreateGeometryObject,
-		"Cannot get geometry object from data you send to the GEOMETRY field"))
+// given to a geometry column. The engine's hooks below put it on the wire
+// as they return it (sqlerror.go).
+func errCantCreateGeometry() *mysqlerr.Error {
+	return mysqlerr.Errorf(mysqlerr.ErCantCreateGeometryObject,
+		"Cannot get geometry object from data you send to the GEOMETRY field")
 }
 
 // checkedGeometry is an expression of a spatial type, reporting the type
@@ -214,16 +213,9 @@ const (
 
 func init() {
 	analyzer.AlwaysBeforeDefault = append(analyzer.AlwaysBeforeDefault,
-		analyzer.Rule{Id: checkGeometryFirstRule, Apply: checkHostGeometry})
+		analyzer.Rule{Id: checkGeometryFirstRule, Apply: checkGeometry{}.Apply})
 	analyzer.OnceAfterAll = append(analyzer.OnceAfterAll,
-		analyzer.Rule{Id: checkGeometryLastRule, Apply: checkHostGeometry})
-}
-
-func checkHostGeometry(ctx *sql.Context, a *analyzer.Analyzer, n sql.Node, scope *plan.Scope, sel analyzer.RuleSelector, qf *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
-	if !hostEngine(a) {
-		return n, transform.SameTree, nil
-	}
-	return checkGeometry(ctx, a, n, scope, sel, qf)
+		analyzer.Rule{Id: checkGeometryLastRule, Apply: checkGeometry{}.Apply})
 }
 
 // hostEngine: capResults set a up.
@@ -241,12 +233,18 @@ func hostEngine(a *analyzer.Analyzer) bool {
 	return false
 }
 
-func checkGeometry(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+// checkGeometry is the rule.
+type checkGeometry struct{}
+
+func (checkGeometry) Apply(ctx *sql.Context, a *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+	if !hostEngine(a) {
+		return n, transform.SameTree, nil
+	}
 	if n == nil {
 		// The engine gives EXECUTE ... USING no plan, and no error, when a
 		// variable's value does not convert to the variable's type: for a
 		// spatial one, that is the check refusing its bytes.
-		return n, transform.SameTree, errCantCreateGeometry()
+		return n, transform.SameTree, toSQLError(errCantCreateGeometry())
 	}
 	out, same, err := checkNode(ctx, n)
 	if err != nil {
@@ -423,7 +421,7 @@ func (g geometryValue) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 		return nil, err
 	}
 	if !validEWKB(v) {
-		return nil, errCantCreateGeometry()
+		return nil, toSQLError(errCantCreateGeometry())
 	}
 	return v, nil
 }
@@ -511,6 +509,16 @@ func checkHeld(ctx *sql.Context, n sql.Node) (sql.Node, transform.TreeIdentity, 
 	case *plan.Procedure:
 		p, same := checkProcedure(x)
 		return p, same, nil
+	case *plan.RecursiveCte:
+		// Both keep the schema the statement was built with, before this
+		// rule: the statement's own columns.
+		same := checkOwnColumns(x.Schema())
+		if x.Working != nil {
+			same = checkOwnColumns(x.Working.Schema()) && same
+		}
+		return n, transform.TreeIdentity(same), nil
+	case *plan.RecursiveTable:
+		return n, transform.TreeIdentity(checkOwnColumns(x.Schema())), nil
 	case *plan.InsertInto:
 		// Its source is not among its children.
 		src, same, err := checkNode(ctx, x.Source)
@@ -590,6 +598,16 @@ func uncheckedColumn(c *sql.Column) bool {
 	return false
 }
 
+// checkOwnColumns checks, in place, the columns a node keeps of its own,
+// and says whether there was nothing to check.
+func checkOwnColumns(sch sql.Schema) bool {
+	if !uncheckedSchema(sch) {
+		return true
+	}
+	checkColumns(sch)
+	return false
+}
+
 // checkColumns changes columns the caller owns; their defaults may be
 // shared, and are copied.
 func checkColumns(sch sql.Schema) {
@@ -626,8 +644,10 @@ func checkedColumns(cols []plan.JSONTableCol) ([]plan.JSONTableCol, bool) {
 }
 
 // errUncheckedGeometry: a plan holds a spatial type checkGeometry did not
-// check.
-var errUncheckedGeometry = errors.New("a geometry type the host does not check")
+// check, in what.
+func errUncheckedGeometry(what string) error {
+	return errNotClassified("a geometry type the host does not check, in " + what)
+}
 
 // uncheckedGeometry refuses a plan that holds an unchecked spatial type
 // anywhere checkGeometry puts checked ones, or in a node's schema (a
@@ -637,7 +657,11 @@ func uncheckedGeometry(n sql.Node) error {
 		return nil
 	}
 	if heldUnchecked(n) || uncheckedSchema(n.Schema()) {
-		return errNotClassified(errUncheckedGeometry.Error() + " (" + nodeName(n) + ")")
+		what := nodeName(n)
+		if nn, ok := n.(sql.Nameable); ok {
+			what += " " + nn.Name()
+		}
+		return errUncheckedGeometry(what)
 	}
 	if ex, ok := n.(sql.Expressioner); ok {
 		for _, e := range ex.Expressions() {
@@ -714,7 +738,7 @@ func uncheckedExpr(e sql.Expression) error {
 		return uncheckedExpr(x.RightChild)
 	}
 	if e.Resolved() && uncheckedType(e.Type()) {
-		return errNotClassified(errUncheckedGeometry.Error() + " (" + e.String() + ")")
+		return errUncheckedGeometry(e.String())
 	}
 	return uncheckedExprs(e.Children())
 }

@@ -8,7 +8,11 @@ import (
 	"testing"
 
 	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/expression/function/spatial"
+	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -246,6 +250,11 @@ func TestValidGeometriesRoundTrip(t *testing.T) {
 	v, _ = one(t, e, ctx, "SELECT HEX(@v)")
 	assert.Equal(t, badEWKB["count"], v)
 
+	// A recursive CTE keeps its columns' types from before the rule.
+	rows = rowsOfQuery(t, e, ctx, "WITH RECURSIVE c(n, g) AS (SELECT 1, ST_GEOMFROMTEXT('POINT(1 1)') UNION ALL "+
+		"SELECT n + 1, GEOMETRYCOLLECTION(g) FROM c WHERE n < 3) SELECT ST_ASWKT(g) FROM c WHERE n = 3")
+	assert.Equal(t, []sql.Row{{"GEOMETRYCOLLECTION(GEOMETRYCOLLECTION(POINT(1 1)))"}}, rows)
+
 	// ALTER TABLE to a spatial type converts valid EWKB.
 	runSQL(t, e, ctx, "CREATE TABLE b (v BLOB)")
 	runSQL(t, e, ctx, "INSERT INTO b VALUES (UNHEX('000000000101000000000000000000F03F0000000000000040'))")
@@ -286,4 +295,38 @@ func TestEverySpatialTypeIsChecked(t *testing.T) {
 		assert.False(t, uncheckedType(c.(sql.SpatialColumnType).SetSRID(4326)), "%s with a SRID", name)
 		assert.True(t, c.Equals(typ) && c.Equals(c), name)
 	}
+}
+
+// TestUncheckedGeometryIsRefused: a spatial type the rule could not check
+// fails the statement before anything reads with it: a table made with
+// one outside SQL (an embedder's), and a plan holding one.
+func TestUncheckedGeometryIsRefused(t *testing.T) {
+	db := memory.NewDatabase("db")
+	pro := memory.NewDBProvider(db)
+	sch := sql.NewPrimaryKeySchema(sql.Schema{{Name: "g", Type: types.GeometryType{}, Nullable: true, Source: "pre"}})
+	db.AddTable("pre", memory.NewTable(db, "pre", sch, nil))
+	e := newEngine(provider{DbProvider: pro}, sql.GetAuthorizationHandlerFactory())
+	require.NoError(t, capResults(e.Analyzer))
+	ctx := sql.NewContext(t.Context(), sql.WithSession(memory.NewSession(sql.NewBaseSession(), pro)))
+	ctx.SetCurrentDatabase("db")
+	for _, q := range []string{
+		"SELECT * FROM pre",
+		"INSERT INTO pre VALUES (UNHEX('" + badEWKB["count"] + "'))",
+		"INSERT INTO pre VALUES (POINT(1, 2))",
+	} {
+		_, err := wire(e, ctx, q)
+		assert.Equal(t, uint16(mysqlerr.ErNotSupportedYet), errNum(err), "%s: %v", q, err)
+	}
+	// Tables made with SQL are checked, and answer.
+	runSQL(t, e, ctx, "CREATE TABLE made (g GEOMETRY)")
+	runSQL(t, e, ctx, "INSERT INTO made VALUES (POINT(1, 2))")
+
+	// What the authorizer checks of the plan it is about to run.
+	f, err := spatial.NewGeomFromText(expression.NewLiteral("POINT(1 1)", types.LongText))
+	require.NoError(t, err)
+	p := plan.NewProject([]sql.Expression{expression.NewInTuple(f, expression.NewTuple(expression.NewLiteral([]byte{0}, types.LongBlob)))}, plan.NewResolvedDualTable())
+	assert.Error(t, uncheckedGeometry(p), "an unchecked function's type")
+	checked, _, err := checkNode(ctx, p)
+	require.NoError(t, err)
+	assert.NoError(t, uncheckedGeometry(checked), "the same, checked")
 }
