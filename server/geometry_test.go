@@ -3,6 +3,9 @@ package server
 import (
 	"encoding/hex"
 	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -335,4 +338,63 @@ func TestUncheckedGeometryIsRefused(t *testing.T) {
 	checked, _, err := checkNode(ctx, p)
 	require.NoError(t, err)
 	assert.NoError(t, uncheckedGeometry(checked), "the same, checked")
+}
+
+// typeHolders are the engine's plan structs that keep a type, a column or
+// a schema in a field, and why each is safe: an engine upgrade that adds
+// one fails TestEveryTypeHolderIsClassified until someone decides.
+var typeHolders = map[string]string{
+	// checkHeld puts checked types in these.
+	"CreateTable": "checked", "AddColumn": "checked", "ModifyColumn": "checked",
+	"DeclareVariables": "checked", "JSONTable": "checked", "JSONTableCol": "checked",
+	"JSONTableColOpts": "checked", "Procedure": "checked", "ProcedureParam": "checked",
+	"RecursiveCte": "checked", "RecursiveTable": "checked",
+	// The table's own columns: checked if SQL made them, refused otherwise
+	// (uncheckedGeometry checks every node's schema).
+	"AlterDefaultDrop": "table", "AlterDefaultSet": "table", "AlterIndex": "table", "AlterPK": "table",
+	"CreateView": "table", "DropColumn": "table", "RenameColumn": "table", "ForeignKeyEditor": "table",
+	"ForeignKeyHandler": "table", "ForeignKeyRowMapper": "table", "InsertDestination": "table",
+	"LoadData": "table", "ShowColumns": "table", "ShowCreateTable": "table", "updatableJoinUpdater": "table",
+	"ColDefaultExpression": "table",
+	// Made from the plan's expressions, after the rule checked them.
+	"EmptyTable": "derived", "ValueDerivedTable": "derived", "Block": "derived", "Call": "derived",
+	"Fetch": "derived", "RangeHeap": "derived",
+	// The statement that makes it: the table's columns are CreateTable's.
+	"TableSpec": "statement",
+	// Refused by the authorizer (planrules.go).
+	"ExternalProcedure": "refused",
+}
+
+func TestEveryTypeHolderIsClassified(t *testing.T) {
+	root := moduleDir(t, "github.com/dolthub/go-mysql-server")
+	paths, err := filepath.Glob(filepath.Join(root, "sql", "plan", "*.go"))
+	require.NoError(t, err)
+	found := map[string]bool{}
+	for _, p := range paths {
+		if strings.HasSuffix(p, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), p, nil, parser.SkipObjectResolution)
+		require.NoError(t, err)
+		ast.Inspect(f, func(n ast.Node) bool {
+			ts, ok := n.(*ast.TypeSpec)
+			if !ok {
+				return true
+			}
+			if st, ok := ts.Type.(*ast.StructType); ok {
+				for _, fl := range st.Fields.List {
+					switch types2string(fl.Type) {
+					case "sql.Type", "[]sql.Type", "sql.Schema", "sql.PrimaryKeySchema", "*sql.Column", "sql.Column",
+						"[]ProcedureParam", "[]JSONTableCol", "*JSONTableColOpts":
+						found[ts.Name.Name] = true
+					}
+				}
+			}
+			return false
+		})
+	}
+	require.Greater(t, len(found), 20, "the engine's plan structs were not found")
+	for name := range found {
+		assert.Contains(t, typeHolders, name, "plan.%s keeps a type: is it checked (geometry.go)?", name)
+	}
 }
