@@ -23,7 +23,7 @@ package server
 // holds: the column types a CREATE or ALTER TABLE gives the table (which
 // the table then hands out to every later statement, its indexes
 // included), JSON_TABLE's columns, DECLAREd variables, a CALL's
-// parameters, column references, literals and defaults, and any other
+// parameters, column references, literals and defaults; any other
 // expression whose type is spatial (the constructors and readers, a
 // variable that is read) is wrapped in checkedGeometry, which reports the
 // checked type. Whatever type the engine derives from these (IN takes its
@@ -35,9 +35,10 @@ package server
 // which a spatial type is not checked: a table handed to the server
 // already made with spatial columns (Config.Databases), or a kind of node
 // or expression that a new engine version brings and the rule does not
-// know. The rule runs before any rule that evaluates (the engine folds
-// constant filters and builds index lookups during analysis), so nothing
-// reads with an unchecked type before the check.
+// know (TestEveryTypeHolderIsClassified lists the engine's plan structs
+// that keep a type). The rule runs before any rule that evaluates (the
+// engine folds constant filters and builds index lookups during
+// analysis), so nothing reads with an unchecked type before the check.
 //
 // Outside plans: a CALL's OUT parameter gives a user variable the type of
 // the parameter as the statement was built, with the value the routine
