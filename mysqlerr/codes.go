@@ -41,12 +41,14 @@ const (
 	ErViewSelectVariable         = 1351
 	ErProcAccessDenied           = 1370
 	ErCannotUser                 = 1396
+	ErCantCreateGeometryObject   = 1416
 	ErPluginNotLoaded            = 1524
 	ErWrongValue                 = 1525
 	ErVariableIsReadonly         = 1621
 	ErNotValidPassword           = 1819
 	ErMustChangePassword         = 1820
 	ErPasswordFormat             = 1827
+	ErGISInvalidData             = 3037
 	ErUnknownAuthID              = 3523
 	ErRoleNotGranted             = 3530
 	ErNoSystemSchemaAccess       = 3552
@@ -100,12 +102,14 @@ var specs = map[uint16]spec{
 	ErViewSelectVariable:         {"HY000", "ER_VIEW_SELECT_VARIABLE"},
 	ErProcAccessDenied:           {"42000", "ER_PROCACCESS_DENIED_ERROR"},
 	ErCannotUser:                 {"HY000", "ER_CANNOT_USER"},
+	ErCantCreateGeometryObject:   {"22003", "ER_CANT_CREATE_GEOMETRY_OBJECT"},
 	ErPluginNotLoaded:            {"HY000", "ER_PLUGIN_IS_NOT_LOADED"},
 	ErWrongValue:                 {"HY000", "ER_WRONG_VALUE"},
 	ErVariableIsReadonly:         {"HY000", "ER_VARIABLE_IS_READONLY"},
 	ErNotValidPassword:           {"HY000", "ER_NOT_VALID_PASSWORD"},
 	ErMustChangePassword:         {"HY000", "ER_MUST_CHANGE_PASSWORD"},
 	ErPasswordFormat:             {"HY000", "ER_PASSWORD_FORMAT"},
+	ErGISInvalidData:             {"22023", "ER_GIS_INVALID_DATA"},
 	ErUnknownAuthID:              {"HY000", "ER_UNKNOWN_AUTHID"},
 	ErRoleNotGranted:             {"HY000", "ER_ROLE_NOT_GRANTED"},
 	ErNoSystemSchemaAccess:       {"HY000", "ER_NO_SYSTEM_SCHEMA_ACCESS"},

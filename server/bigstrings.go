@@ -230,7 +230,7 @@ func (c *capped) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 	}
 	n, err := c.br.size(ctx, args, limit)
 	if err != nil {
-		return nil, err
+		return nil, toSQLError(err) // the host's refusals are *mysqlerr.Error (bigwkb.go)
 	}
 	if n > limit {
 		return c.refuse(ctx, limit), nil
@@ -703,6 +703,9 @@ func binaryLength(c *expression.Convert) int64 {
 const capBinaryCastsRule analyzer.RuleId = -1
 
 func capBinaryCasts(_ *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+	if n == nil {
+		return n, transform.SameTree, nil // checkGeometry answers (geometry.go)
+	}
 	return transform.NodeExprs(n, func(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
 		return transform.Expr(e, func(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
 			c, ok := e.(*expression.Convert)
@@ -723,14 +726,14 @@ var errNoPreAnalyzer = fmt.Errorf("go-mysql-server's analyzer has no %q batch fo
 
 const preAnalyzerBatch = "pre-analyzer"
 
-// capResults adds capBinaryCasts and checkJSONTableGeometry (bigwkb.go)
+// capResults adds capBinaryCasts and checkGeometry (geometry.go)
 // to the analyzer's first batch.
 func capResults(a *analyzer.Analyzer) error {
 	for _, b := range a.Batches {
 		if b.Desc == preAnalyzerBatch {
 			b.Rules = append([]analyzer.Rule{
 				{Id: capBinaryCastsRule, Apply: capBinaryCasts},
-				{Id: checkJSONTableGeometryRule, Apply: checkJSONTableGeometry},
+				{Id: checkGeometryRule, Apply: checkGeometry{}.Apply},
 			}, b.Rules...)
 			return nil
 		}

@@ -7,7 +7,7 @@ package server
 // process, not the statement. A nested GEOMETRYCOLLECTION recurses once per
 // level. The host's *FromWKB functions walk the WKB first: every count must
 // fit in the bytes that follow and nesting is bounded, or the data is
-// invalid, as MySQL says of it (ErrInvalidGISData).
+// invalid, as MySQL says of it (3037, errInvalidGISData).
 //
 // WKT is read by scanning to the closing parenthesis at every level of
 // nesting, and written back (ST_AsWKT) by copying each level's text into
@@ -23,25 +23,30 @@ package server
 // max_allowed_packet it is NULL with warning 1301. It is the only
 // constructor that takes its own kind of value.
 //
-// A spatial column of JSON_TABLE converts the document's strings, read as
-// EWKB (a SRID, then WKB), with the same readers: the analyzer rule
-// checkJSONTableGeometry has its type check them first. (A geometry column
-// of a table converts what is inserted the same way; that takes INSERT or
-// UPDATE on such a column and is not checked here.)
+// The engine reads EWKB (a SRID, then WKB) with the same readers wherever
+// it converts a value to a spatial type: a row written to a geometry
+// column, an index lookup, IN, and a dozen other places. geometry.go puts
+// a type that walks the bytes first (checkedSpatial) in place of every
+// spatial type a plan holds, and refuses a plan with one it could not.
+// Invalid EWKB given to a column is MySQL's 1416; to a function, 3037.
 
 import (
-	"context"
 	"encoding/binary"
 
 	"github.com/dolthub/go-mysql-server/sql"
-	"github.com/dolthub/go-mysql-server/sql/analyzer"
-	"github.com/dolthub/go-mysql-server/sql/plan"
-	"github.com/dolthub/go-mysql-server/sql/transform"
 	"github.com/dolthub/go-mysql-server/sql/types"
+
+	"github.com/authplug/authplug/mysqlerr"
 )
 
 // maxWKBDepth bounds the nesting of geometry collections.
 const maxWKBDepth = 64
+
+// errInvalidGISData is MySQL's answer to data a spatial function cannot
+// read.
+func errInvalidGISData(function string) *mysqlerr.Error {
+	return mysqlerr.Errorf(mysqlerr.ErGISInvalidData, "Invalid GIS data provided to function %s.", function)
+}
 
 func init() {
 	for _, name := range []string{
@@ -56,7 +61,7 @@ func init() {
 				return 0, nil // the engine refuses anything else
 			}
 			if _, ok := wkbGeometry(buf, 0); !ok {
-				return 0, sql.ErrInvalidGISData.New(name)
+				return 0, errInvalidGISData(name)
 			}
 			return 0, nil
 		}}
@@ -79,7 +84,7 @@ func init() {
 				return 0, err
 			}
 			if wktDepth(wkt) > maxWKBDepth {
-				return 0, sql.ErrInvalidGISData.New(name)
+				return 0, errInvalidGISData(name)
 			}
 			return 0, nil
 		}}
@@ -220,72 +225,4 @@ func wkbBody(buf []byte, typ uint32, big bool, depth int) (int, bool) {
 		return off, true
 	}
 	return 0, false
-}
-
-// checkedSpatial is a spatial type whose Convert checks EWKB before the
-// engine reads it.
-type checkedSpatial struct{ spatialType }
-
-// spatialType names the embedded type apart from its Type method.
-type spatialType = sql.Type
-
-func (c checkedSpatial) Convert(ctx context.Context, v any) (any, sql.ConvertInRange, error) {
-	var buf []byte
-	switch v := v.(type) {
-	case []byte:
-		buf = v
-	case string:
-		buf = []byte(v)
-	default:
-		return c.spatialType.Convert(ctx, v)
-	}
-	if len(buf) < types.SRIDSize {
-		return nil, sql.OutOfRange, sql.ErrInvalidGISData.New("json_table")
-	}
-	if _, ok := wkbGeometry(buf[types.SRIDSize:], 0); !ok {
-		return nil, sql.OutOfRange, sql.ErrInvalidGISData.New("json_table")
-	}
-	return c.spatialType.Convert(ctx, v)
-}
-
-// checkJSONTableGeometryRule is the analyzer rule that puts checkedSpatial
-// in JSON_TABLE's spatial columns.
-const checkJSONTableGeometryRule analyzer.RuleId = -2
-
-func checkJSONTableGeometry(_ *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
-	return transform.Node(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
-		jt, ok := n.(*plan.JSONTable)
-		if !ok {
-			return n, transform.SameTree, nil
-		}
-		cols, changed := checkedColumns(jt.Cols)
-		if !changed {
-			return n, transform.SameTree, nil
-		}
-		nt := *jt
-		nt.Cols = cols
-		return &nt, transform.NewTree, nil
-	})
-}
-
-// checkedColumns are cols with checkedSpatial for every spatial type, and
-// whether there was any.
-func checkedColumns(cols []plan.JSONTableCol) ([]plan.JSONTableCol, bool) {
-	out := make([]plan.JSONTableCol, len(cols))
-	changed := false
-	for i, c := range cols {
-		out[i] = c
-		if nested, ok := checkedColumns(c.NestedCols); ok {
-			out[i].NestedCols, changed = nested, true
-		}
-		if c.Opts == nil {
-			continue
-		}
-		if _, ok := c.Opts.Type.(sql.SpatialColumnType); ok {
-			opts := *c.Opts
-			opts.Type = checkedSpatial{c.Opts.Type}
-			out[i].Opts, changed = &opts, true
-		}
-	}
-	return out, changed
 }

@@ -39,8 +39,10 @@ func init() {
 		typeOf[*plan.ExistsSubquery](), typeOf[*plan.InSubquery](),
 		typeOf[*plan.Subquery](), // walked as a plan (walker.expr)
 		typeOf[*function.Quote](),
-		typeOf[currentUser](), // CURRENT_USER(), answered by the host
-		typeOf[*binaryCast](), // CAST(x AS BINARY(n)), checked against max_allowed_packet
+		typeOf[currentUser](),     // CURRENT_USER(), answered by the host
+		typeOf[*binaryCast](),     // CAST(x AS BINARY(n)), checked against max_allowed_packet
+		typeOf[checkedGeometry](), // a spatial expression, its type checked (geometry.go)
+		typeOf[geometryValue](),   // a spatial column's computed value, its bytes checked
 	} {
 		pureExpressions[t] = true
 	}

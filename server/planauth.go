@@ -287,6 +287,11 @@ func (ps *planState) authorize(ctx *sql.Context, s *Server, cn *conn, n sql.Node
 	if err := w.viewsNamed(); err != nil {
 		return nil, nil, err
 	}
+	// Some plans are analyzed by a few rules only (a routine's conditions):
+	// checkGeometry may not have seen them (geometry.go).
+	if err := uncheckedGeometry(n); err != nil {
+		return nil, nil, err
+	}
 	out := n
 	if len(w.built) > 0 {
 		ps.mu.Lock()
