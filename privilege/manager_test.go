@@ -418,7 +418,11 @@ func TestChecksSeeWholeChanges(t *testing.T) {
 	// before any check: nothing would have been tested.
 	require.Eventually(t, func() bool { return checks.Load() > 0 }, 10*time.Second, time.Millisecond, "the checkers never ran")
 	before := checks.Load()
-	for i := range 500 {
+	// At least 500 changes, and more until the checkers have run during
+	// them: on a loaded machine the 500 can all be made while the
+	// checkers wait for a CPU.
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; i < 500 || checks.Load()-before < 100 && time.Now().Before(deadline); i++ {
 		from, to := db, table
 		if i%2 == 1 {
 			from, to = table, db
