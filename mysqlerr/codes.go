@@ -26,6 +26,7 @@ const (
 	ErIllegalGrantForTbl         = 1144
 	ErNoSuchTable                = 1146
 	ErTooManyUserConns           = 1203
+	ErWrongArguments             = 1210
 	ErLockWaitTimeout            = 1205
 	ErLockDeadlock               = 1213
 	ErWrongUsage                 = 1221
@@ -44,11 +45,15 @@ const (
 	ErCantCreateGeometryObject   = 1416
 	ErPluginNotLoaded            = 1524
 	ErWrongValue                 = 1525
+	ErWrongParamcountToNativeFct = 1582
 	ErVariableIsReadonly         = 1621
+	ErUnknownLocale              = 1649
+	ErDataOutOfRange             = 1690
 	ErNotValidPassword           = 1819
 	ErMustChangePassword         = 1820
 	ErPasswordFormat             = 1827
 	ErGISInvalidData             = 3037
+	ErJSONDocumentNullKey        = 3158
 	ErUnknownAuthID              = 3523
 	ErRoleNotGranted             = 3530
 	ErNoSystemSchemaAccess       = 3552
@@ -87,6 +92,7 @@ var specs = map[uint16]spec{
 	ErIllegalGrantForTbl:         {"42000", "ER_ILLEGAL_GRANT_FOR_TABLE"},
 	ErNoSuchTable:                {"42S02", "ER_NO_SUCH_TABLE"},
 	ErTooManyUserConns:           {"42000", "ER_TOO_MANY_USER_CONNECTIONS"},
+	ErWrongArguments:             {"HY000", "ER_WRONG_ARGUMENTS"},
 	ErLockWaitTimeout:            {"HY000", "ER_LOCK_WAIT_TIMEOUT"},
 	ErLockDeadlock:               {"40001", "ER_LOCK_DEADLOCK"},
 	ErWrongUsage:                 {"HY000", "ER_WRONG_USAGE"},
@@ -105,11 +111,15 @@ var specs = map[uint16]spec{
 	ErCantCreateGeometryObject:   {"22003", "ER_CANT_CREATE_GEOMETRY_OBJECT"},
 	ErPluginNotLoaded:            {"HY000", "ER_PLUGIN_IS_NOT_LOADED"},
 	ErWrongValue:                 {"HY000", "ER_WRONG_VALUE"},
+	ErWrongParamcountToNativeFct: {"42000", "ER_WRONG_PARAMCOUNT_TO_NATIVE_FCT"},
 	ErVariableIsReadonly:         {"HY000", "ER_VARIABLE_IS_READONLY"},
+	ErUnknownLocale:              {"HY000", "ER_UNKNOWN_LOCALE"},
+	ErDataOutOfRange:             {"22003", "ER_DATA_OUT_OF_RANGE"},
 	ErNotValidPassword:           {"HY000", "ER_NOT_VALID_PASSWORD"},
 	ErMustChangePassword:         {"HY000", "ER_MUST_CHANGE_PASSWORD"},
 	ErPasswordFormat:             {"HY000", "ER_PASSWORD_FORMAT"},
 	ErGISInvalidData:             {"22023", "ER_GIS_INVALID_DATA"},
+	ErJSONDocumentNullKey:        {"22032", "ER_JSON_DOCUMENT_NULL_KEY"},
 	ErUnknownAuthID:              {"HY000", "ER_UNKNOWN_AUTHID"},
 	ErRoleNotGranted:             {"HY000", "ER_ROLE_NOT_GRANTED"},
 	ErNoSystemSchemaAccess:       {"HY000", "ER_NO_SYSTEM_SCHEMA_ACCESS"},

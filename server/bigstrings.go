@@ -3,7 +3,7 @@ package server
 // Results larger than max_allowed_packet. A built-in whose result can be
 // far larger than its arguments (REPEAT('x', 2e9) is 2 GB from a dozen
 // bytes of SQL) is replaced by the host's version of it, under the same
-// name (provider.Function): it evaluates the arguments once, works out
+// name (builtin, builtins.go): it evaluates the arguments once, works out
 // from them how long the result would be, and when that is more than the
 // session's max_allowed_packet returns NULL with warning 1301, as MySQL
 // does, before anything is built. Otherwise the engine's function runs on
@@ -134,29 +134,6 @@ var bigResults = map[string]*bigResult{
 	"uncompress":     {size: uncompressSize, tooBig: uncompressTooBig},
 }
 
-// engineFunctions are the engine's own built-ins, which the host's wrap.
-var engineFunctions = function.NewRegistry()
-
-// cappedFunction is the host's version of built-in name, if it checks it.
-func cappedFunction(name string) (sql.Function, bool) {
-	name = strings.ToLower(name)
-	br, ok := bigResults[name]
-	if !ok {
-		return nil, false
-	}
-	base, ok := engineFunctions[name]
-	if !ok {
-		return nil, false
-	}
-	return sql.FunctionN{Name: name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
-		e, err := base.NewInstance(args)
-		if err != nil {
-			return nil, err
-		}
-		return &capped{inner: e, name: name, br: br}, nil
-	}}, true
-}
-
 // capped is a built-in whose result is checked against max_allowed_packet
 // before it is built. It answers to the engine's function's name.
 type capped struct {
@@ -240,15 +217,7 @@ func (c *capped) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 	}
 	// The engine's function runs on the values just checked: an argument
 	// is not evaluated again (RAND() would give another length).
-	exprs := make([]sql.Expression, len(args))
-	for i := range args {
-		exprs[i] = args[i]
-	}
-	e, err := c.inner.WithChildren(exprs...)
-	if err != nil {
-		return nil, err
-	}
-	v, err := e.Eval(ctx, row)
+	v, err := evalOn(ctx, c.inner, args)
 	if err != nil || v == nil || c.br.after == nil {
 		return v, err
 	}

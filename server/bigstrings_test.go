@@ -253,7 +253,7 @@ func TestBinaryLengthReadsTheEnginesConvert(t *testing.T) {
 // name the authorizer classifies it by.
 func TestCappedFunctionsKeepTheirNames(t *testing.T) {
 	for name := range bigResults {
-		f, ok := cappedFunction(name)
+		f, ok := builtin(name)
 		if !ok {
 			t.Errorf("%s: not an engine built-in", name)
 			continue

@@ -39,10 +39,12 @@ func init() {
 		typeOf[*plan.ExistsSubquery](), typeOf[*plan.InSubquery](),
 		typeOf[*plan.Subquery](), // walked as a plan (walker.expr)
 		typeOf[*function.Quote](),
-		typeOf[currentUser](),     // CURRENT_USER(), answered by the host
-		typeOf[*binaryCast](),     // CAST(x AS BINARY(n)), checked against max_allowed_packet
-		typeOf[checkedGeometry](), // a spatial expression, its type checked (geometry.go)
-		typeOf[geometryValue](),   // a spatial column's computed value, its bytes checked
+		typeOf[currentUser](),       // CURRENT_USER(), answered by the host
+		typeOf[*binaryCast](),       // CAST(x AS BINARY(n)), checked against max_allowed_packet
+		typeOf[checkedGeometry](),   // a spatial expression, its type checked (geometry.go)
+		typeOf[geometryValue](),     // a spatial column's computed value, its bytes checked
+		typeOf[*unixTimestampArg](), // UNIX_TIMESTAMP's argument (builtins.go)
+		typeOf[*ntileBuckets](),     // NTILE's bucket count, checked (builtins.go)
 	} {
 		pureExpressions[t] = true
 	}

@@ -254,7 +254,8 @@ func (h *handler) run(ctx context.Context, c *mysql.Conn, cn *conn, query string
 		return h.account(ctx, c, cn, query, callback)
 	}
 	cn.plan.begin()
-	return h.s.hideMissing(c, cn, query, cn.plan.explain(syntaxError(query, h.Handler.ComQuery(ctx, c, query, callback))))
+	err := h.s.guarded(c.ConnectionID, func() error { return h.Handler.ComQuery(ctx, c, query, callback) })
+	return h.s.hideMissing(c, cn, query, cn.plan.explain(syntaxError(query, err)))
 }
 
 // ComMultiQuery runs the first statement of query and returns the rest,
@@ -274,7 +275,11 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 		ctx, done := whileConnected(ctx, c)
 		defer done()
 		cn.plan.begin()
-		rest, err := h.Handler.ComMultiQuery(ctx, c, query, callback)
+		var rest string
+		err := h.s.guarded(c.ConnectionID, func() (err error) {
+			rest, err = h.Handler.ComMultiQuery(ctx, c, query, callback)
+			return err
+		})
 		return rest, toSQLError(cn.plan.explain(syntaxError(query, err)))
 	}
 	first, rest := h.splitFirst(ctx, c, query)
@@ -339,7 +344,11 @@ func (h *handler) prepare(ctx context.Context, c *mysql.Conn, cn *conn, query st
 		return nil, mysqlerr.Errorf(mysqlerr.ErUnsupportedPS, "This command is not supported in the prepared statement protocol yet")
 	}
 	cn.plan.begin()
-	fields, err := h.Handler.ComPrepare(ctx, c, query, prepare)
+	var fields []*querypb.Field
+	err := h.s.guarded(c.ConnectionID, func() (err error) {
+		fields, err = h.Handler.ComPrepare(ctx, c, query, prepare)
+		return err
+	})
 	if err == nil {
 		err = h.s.prepared(ctx, c, cn, query)
 	}
@@ -360,9 +369,11 @@ func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *my
 	err := usable(cn.sess, prepare.PrepareStmt)
 	if err == nil {
 		cn.plan.begin()
-		err = cn.plan.explain(h.Handler.ComStmtExecute(ctx, c, prepare, func(r *sqltypes.Result) error {
-			affected += r.RowsAffected
-			return callback(r)
+		err = cn.plan.explain(h.s.guarded(c.ConnectionID, func() error {
+			return h.Handler.ComStmtExecute(ctx, c, prepare, func(r *sqltypes.Result) error {
+				affected += r.RowsAffected
+				return callback(r)
+			})
 		}))
 	}
 	h.emit(st, c, auditText(prepare.PrepareStmt), affected, err)

@@ -236,18 +236,15 @@ type provider struct {
 var _ sql.FunctionProvider = provider{}
 
 func (p provider) Function(ctx *sql.Context, name string) (sql.Function, bool) {
-	if f, ok := cappedFunction(name); ok {
-		return f, true // bigstrings.go
-	}
 	if strings.EqualFold(name, "load_file") {
-		return newLoadFile(p.s), true
+		return counted("load_file", newLoadFile(p.s)), true
 	}
 	if strings.EqualFold(name, "current_user") {
-		return sql.NewFunction0("current_user", func() sql.Expression {
+		return counted("current_user", sql.NewFunction0("current_user", func() sql.Expression {
 			return currentUser{NoArgFunc: function.NoArgFunc{Name: "current_user", SQLType: types.LongText}, s: p.s}
-		}), true
+		})), true
 	}
-	return nil, false
+	return builtin(name) // builtins.go
 }
 
 type currentUser struct {

@@ -22,7 +22,8 @@ import (
 //     account statements included (accountError first makes a failure
 //     below the statement a neutral MySQL error);
 //   - the engine's hooks: the authorizer's methods, the exec builders'
-//     Build and LOAD_FILE's Eval.
+//     Build, and the constructors and Eval of the host's functions
+//     (LOAD_FILE, builtins.go, bigstrings.go).
 //
 // Before the handshake, refuseTooMany writes its 1040 packet itself.
 func toSQLError(err error) error {
