@@ -150,6 +150,13 @@ func notFound(err error) bool {
 			return true
 		}
 	}
+	var me *mysqlerr.Error
+	if errors.As(err, &me) {
+		switch me.Code {
+		case mysqlerr.ErNoSuchTable, mysqlerr.ErBadDB, mysqlerr.ErBadField:
+			return true
+		}
+	}
 	return false
 }
 
@@ -744,15 +751,22 @@ func isDescribe(query string) bool {
 
 // hideMissing answers a SHOW about a database or table that does not exist
 // as MySQL answers one the account may not see (1044, 1142), so that SHOW
-// cannot tell missing objects from forbidden ones. The engine looks the
-// name up before any check is made.
+// cannot tell missing objects from forbidden ones, and the statements of
+// existence.go as MySQL answers a table they may not use. The engine looks
+// the name up before any check is made.
 func (s *Server) hideMissing(c *mysql.Conn, cn *conn, query string, err error) error {
-	if err == nil || !notFound(err) || !(isShow(query) || isDescribe(query)) {
+	if err == nil || !notFound(err) {
 		return err
 	}
-	stmt, perr := ast.Parse(query)
+	stmt, ok := statementOf(query)
+	if !ok {
+		return err
+	}
 	show, ok := stmt.(*ast.Show)
-	if perr != nil || !ok {
+	if !ok {
+		return refuseNamed(cn.plan.current(cn), s.currentDB(c), stmt, err)
+	}
+	if !(isShow(query) || isDescribe(query)) {
 		return err
 	}
 	db, table := show.Database, ""

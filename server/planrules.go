@@ -72,8 +72,15 @@ func alterTable(w *walker, n sql.Node) error {
 	return onTablesIn(w, n, priv.Alter|priv.Create|priv.Insert)
 }
 
+// onTablesIn asks for p on the tables among n's children. A node that is
+// classified with it but names no table there (one that keeps its table in
+// fields) is refused, never passed with nothing asked.
 func onTablesIn(w *walker, n sql.Node, p priv.Mask) error {
-	for _, r := range tablesIn(n) {
+	tables := tablesIn(n)
+	if len(tables) == 0 {
+		return errNotClassified(nodeName(n) + " naming no table")
+	}
+	for _, r := range tables {
 		if err := w.onTable(ref(w.db(r.db), r.table), p); err != nil {
 			return err
 		}
@@ -172,7 +179,12 @@ func init() {
 	// Data definition.
 	add(createTableRule, typeOf[*plan.CreateTable]())
 	add(tableCopierRule, typeOf[*plan.TableCopier]())
-	add(func(w *walker, n sql.Node) error { return onTablesIn(w, n, priv.Drop) }, typeOf[*plan.DropTable]())
+	add(func(w *walker, n sql.Node) error {
+		if len(n.Children()) == 0 && n.(*plan.DropTable).IfExists() {
+			return nil // DROP TABLE IF EXISTS of missing tables only: the engine asked DROP of each name
+		}
+		return onTablesIn(w, n, priv.Drop)
+	}, typeOf[*plan.DropTable]())
 	add(func(w *walker, n sql.Node) error { return onTablesIn(w, n, priv.Index) },
 		typeOf[*plan.CreateIndex](), typeOf[*plan.DropIndex]())
 	add(alterTable,
@@ -223,8 +235,7 @@ func init() {
 	add(func(w *walker, n sql.Node) error { return w.onDB(w.db(dbOf(n)), priv.Event) }, typeOf[*plan.DropEvent]())
 	add(callRule, typeOf[*plan.Call]())
 	add(analyzeRule, typeOf[*plan.AnalyzeTable]())
-	add(func(w *walker, n sql.Node) error { return onTablesIn(w, n, priv.Select|priv.Insert) },
-		typeOf[*plan.UpdateHistogram](), typeOf[*plan.DropHistogram]())
+	add(histogramRule, typeOf[*plan.UpdateHistogram](), typeOf[*plan.DropHistogram]())
 	add(globalOrDynamic(priv.Super), typeOf[*plan.CreateSpatialRefSys]())
 	add(lockTablesRule, typeOf[*plan.LockTables]())
 
@@ -656,6 +667,20 @@ func analyzeRule(w *walker, n sql.Node) error {
 		}
 	}
 	return nil
+}
+
+// histogramRule: ANALYZE TABLE ... UPDATE/DROP HISTOGRAM needs what
+// ANALYZE TABLE needs, SELECT and INSERT on the table, which these nodes
+// name in fields rather than children.
+func histogramRule(w *walker, n sql.Node) error {
+	h, ok := n.(interface {
+		Db() string
+		Table() string
+	})
+	if !ok || h.Table() == "" {
+		return errNotClassified(nodeName(n) + " naming no table")
+	}
+	return w.onTable(ref(w.db(h.Db()), h.Table()), priv.Select|priv.Insert)
 }
 
 func lockTablesRule(w *walker, n sql.Node) error {
