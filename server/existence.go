@@ -6,6 +6,7 @@ import (
 
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
+	"github.com/authplug/authplug/mysqlerr"
 	"github.com/authplug/authplug/priv"
 )
 
@@ -19,12 +20,13 @@ import (
 // when such a statement fails on a missing name, the refusal it would have
 // met is its answer.
 
-// namedNeed is a privilege a statement needs on a table it names; cols are
-// the columns LOAD DATA lists, which column grants may cover.
+// namedNeed is a privilege a statement needs on a table it names; cols,
+// for LOAD DATA, the columns it lists, which column grants may cover.
 type namedNeed struct {
 	db, table string
 	p         priv.Mask
-	cols      bool
+	cols      []string
+	columnar  bool
 }
 
 // needsOf lists, in MySQL's order, the privileges stmt needs on the tables
@@ -51,7 +53,10 @@ func needsOf(stmt ast.Statement) []namedNeed {
 			p |= priv.Delete
 		}
 		n := named(s.Table, p)
-		n.cols = true
+		n.columnar = p == priv.Insert
+		for _, c := range s.Columns {
+			n.cols = append(n.cols, c.String())
+		}
 		out = append(out, n)
 	case *ast.Analyze:
 		for _, t := range s.Tables {
@@ -85,19 +90,26 @@ func refuseNamed(who principal, currentDB string, stmt ast.Statement, err error)
 		if verr == nil {
 			continue
 		}
-		if n.cols && n.p&^priv.AllColumn == 0 && who.columnGrants() && who.columnsAllow(db, n.table, n.p) {
-			// The table is no secret to the session: an unknown column is
-			// refused as one it is not granted would be (explain).
-			if e := refuseColumn(err, []columnRefusal{{who: who, db: db, table: n.table, p: n.p}}); e != nil {
-				return e
+		if n.columnar && who.columnGrants() && who.columnsAllow(db, n.table, n.p) {
+			// The table is no secret to the session: a column it lists that
+			// does not exist is refused as one it is not granted would be
+			// (1143), as MySQL does.
+			for _, c := range n.cols {
+				if cerr := who.verify(db, n.table, c, n.p); cerr != nil {
+					return cerr
+				}
 			}
 			continue
 		}
 		return verr
 	}
+	if l, ok := stmt.(*ast.Load); ok && !bool(l.Local) && who.verify("", "", "", priv.File) != nil {
+		// After the table, as the engine's check of an existing table
+		// comes before the plan authorizer's FILE (insertRule).
+		return mysqlerr.SpecificAccessDenied(priv.File.Names()...)
+	}
 	return err
 }
-
 // statementOf parses the first statement of query; the statement a SQL
 // PREPARE prepares from a literal stands for it.
 func statementOf(query string) (ast.Statement, bool) {

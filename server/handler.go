@@ -275,7 +275,7 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 		defer done()
 		cn.plan.begin()
 		rest, err := h.Handler.ComMultiQuery(ctx, c, query, callback)
-		return rest, toSQLError(cn.plan.explain(syntaxError(query, err)))
+		return rest, toSQLError(h.s.hideMissing(c, cn, query, cn.plan.explain(syntaxError(query, err))))
 	}
 	first, rest := h.splitFirst(ctx, c, query)
 	// The client must be told when more results follow.
@@ -343,7 +343,7 @@ func (h *handler) prepare(ctx context.Context, c *mysql.Conn, cn *conn, query st
 	if err == nil {
 		err = h.s.prepared(ctx, c, cn, query)
 	}
-	return fields, cn.plan.explain(err)
+	return fields, h.s.hideMissing(c, cn, query, cn.plan.explain(err))
 }
 
 // ComStmtExecute runs a prepared statement, audited with the prepared text,
@@ -360,10 +360,10 @@ func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *my
 	err := usable(cn.sess, prepare.PrepareStmt)
 	if err == nil {
 		cn.plan.begin()
-		err = cn.plan.explain(h.Handler.ComStmtExecute(ctx, c, prepare, func(r *sqltypes.Result) error {
+		err = h.s.hideMissing(c, cn, prepare.PrepareStmt, cn.plan.explain(h.Handler.ComStmtExecute(ctx, c, prepare, func(r *sqltypes.Result) error {
 			affected += r.RowsAffected
 			return callback(r)
-		}))
+		})))
 	}
 	h.emit(st, c, auditText(prepare.PrepareStmt), affected, err)
 	return toSQLError(err)

@@ -380,8 +380,10 @@ func destination(n sql.Node) sql.Node {
 func insertRule(w *walker, n sql.Node) error {
 	ii := n.(*plan.InsertInto)
 	if ld, ok := ii.Source.(*plan.LoadData); ok && !ld.Local {
-		// The file first, as MySQL does: FILE before the table.
-		if err := w.fileAccess(ld.File); err != nil {
+		// As MySQL does: FILE before the table, and the table before
+		// the file's path (loadDataRule), which a refused session may
+		// not learn anything about.
+		if err := w.global(priv.File); err != nil {
 			return err
 		}
 	}
