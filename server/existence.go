@@ -110,6 +110,7 @@ func refuseNamed(who principal, currentDB string, stmt ast.Statement, err error)
 	}
 	return err
 }
+
 // statementOf parses the first statement of query; the statement a SQL
 // PREPARE prepares from a literal stands for it.
 func statementOf(query string) (ast.Statement, bool) {
