@@ -69,7 +69,15 @@ func none(*walker, sql.Node) error { return nil }
 // alterTable is MySQL's rule for ALTER TABLE: ALTER, CREATE and INSERT on
 // the table.
 func alterTable(w *walker, n sql.Node) error {
-	return onTablesIn(w, n, priv.Alter|priv.Create|priv.Insert)
+	const p = priv.Alter | priv.Create | priv.Insert
+	// These name their table in fields, resolved when they run.
+	switch fk := n.(type) {
+	case *plan.DropForeignKey:
+		return w.onTable(ref(w.db(fk.Database()), fk.Table), p)
+	case *plan.RenameForeignKey:
+		return w.onTable(ref(w.db(fk.Database()), fk.Table), p)
+	}
+	return onTablesIn(w, n, p)
 }
 
 // onTablesIn asks for p on the tables among n's children. A node that is

@@ -69,6 +69,17 @@ func TestNamedTablesRefusedBeforeExistence(t *testing.T) {
 	}
 	runAttackCases(t, e, cases)
 
+	// Nodes that name their table in fields are checked, not refused as
+	// unclassified (or passed with nothing asked).
+	exec(t, root, "USE demo")
+	for _, q := range []string{"ALTER TABLE demo.t DROP FOREIGN KEY nosuch", "ANALYZE TABLE demo.t DROP HISTOGRAM ON a"} {
+		t.Run("root/"+q, func(t *testing.T) {
+			_, err := root.ExecContext(context.Background(), q)
+			require.NotEqual(t, uint16(1235), code(err), "%v", err)
+		})
+	}
+	runAttackCases(t, e, []attackCase{{"nothing", "ALTER TABLE demo.t DROP FOREIGN KEY nosuch", denied}})
+
 	// root, on the statements an owner gets MySQL's own errors for.
 	for _, c := range cases {
 		if c.user != "owner" || c.want != noTable && c.want != noColumn {
