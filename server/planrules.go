@@ -84,9 +84,9 @@ func alterTable(w *walker, n sql.Node) error {
 // classified with it but names no table there (one that keeps its table in
 // fields) is refused, never passed with nothing asked.
 func onTablesIn(w *walker, n sql.Node, p priv.Mask) error {
-	tables := tablesIn(n)
-	if len(tables) == 0 {
-		return errNotClassified(nodeName(n) + " naming no table")
+	tables, err := someTablesIn(n, n)
+	if err != nil {
+		return err
 	}
 	for _, r := range tables {
 		if err := w.onTable(ref(w.db(r.db), r.table), p); err != nil {
@@ -94,6 +94,16 @@ func onTablesIn(w *walker, n sql.Node, p priv.Mask) error {
 		}
 	}
 	return w.exprsOf(n)
+}
+
+// someTablesIn is tablesIn(under), refused when it finds none: a node
+// whose table the walker cannot find must not pass with nothing asked.
+func someTablesIn(n, under sql.Node) ([]tableRef, error) {
+	tables := tablesIn(under)
+	if len(tables) == 0 {
+		return nil, errNotClassified(nodeName(n) + " naming no table")
+	}
+	return tables, nil
 }
 
 // globalOrDynamic needs a static privilege on *.* or one of the dynamic ones.
@@ -176,7 +186,11 @@ func init() {
 	add(intoRule, typeOf[*plan.Into]())
 	add(func(w *walker, n sql.Node) error {
 		t := n.(*plan.Truncate)
-		for _, r := range tablesIn(t.Child) {
+		tables, err := someTablesIn(n, t.Child)
+		if err != nil {
+			return err
+		}
+		for _, r := range tables {
 			if err := w.onTable(ref(w.db(orDefault(r.db, t.DatabaseName())), r.table), priv.Drop); err != nil {
 				return err
 			}
@@ -510,7 +524,11 @@ func createTableRule(w *walker, n sql.Node) error {
 	}
 	if like := c.Like(); like != nil {
 		// MySQL 8: CREATE TABLE ... LIKE needs SELECT on the original.
-		for _, r := range tablesIn(like) {
+		tables, err := someTablesIn(n, like)
+		if err != nil {
+			return err
+		}
+		for _, r := range tables {
 			if err := w.onTable(ref(w.db(r.db), r.table), priv.Select); err != nil {
 				return err
 			}
@@ -695,7 +713,11 @@ func histogramRule(w *walker, n sql.Node) error {
 
 func lockTablesRule(w *walker, n sql.Node) error {
 	for _, l := range n.(*plan.LockTables).Locks {
-		for _, r := range tablesIn(l.Table) {
+		tables, err := someTablesIn(n, l.Table)
+		if err != nil {
+			return err
+		}
+		for _, r := range tables {
 			r = ref(w.db(r.db), r.table)
 			if err := w.onDB(r.db, priv.LockTables); err != nil {
 				return err
