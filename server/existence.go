@@ -11,17 +11,18 @@ import (
 )
 
 // Some statements name a table that the engine looks up (and whose
-// columns it resolves) before anything asks for a privilege on it: the
-// engine's check of LOAD DATA is FILE only, ANALYZE TABLE asks nothing,
-// and CREATE TABLE ... LIKE and FOREIGN KEY ... REFERENCES look the other
-// table up first. The plan authorizer then refuses an existing table, but
-// a missing table or column fails before it, with 1146 or 1054. MySQL
-// checks the privilege first, so that missing and forbidden look alike:
-// when such a statement fails on a missing name, the refusal it would have
-// met is its answer.
+// columns it resolves) before anything asks for a privilege on it: LOAD
+// DATA's INSERT is asked after the table and its column list are bound,
+// ANALYZE TABLE is asked nothing before the plan authorizer, and CREATE
+// TABLE ... LIKE and FOREIGN KEY ... REFERENCES look the other table up
+// first. An existing table is then refused, but a missing table or column
+// fails first, with 1146 or 1054. MySQL checks the privilege first, so
+// that missing and forbidden look alike: when such a statement fails on a
+// missing name, the refusal it would have met is its answer.
 
-// namedNeed is a privilege a statement needs on a table it names; cols,
-// for LOAD DATA, the columns it lists, which column grants may cover.
+// namedNeed is a privilege a statement needs on a table it names. When
+// columnar, column grants may cover it: cols are the columns LOAD DATA
+// lists.
 type namedNeed struct {
 	db, table string
 	p         priv.Mask
