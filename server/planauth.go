@@ -501,8 +501,8 @@ func (w *walker) tablesReadable(u *usage) error {
 		return cmp.Or(strings.Compare(a.db, b.db), strings.Compare(a.table, b.table))
 	})
 	for _, r := range refs {
-		if isInfoSchema(r.db) || w.targets[r] {
-			continue
+		if r.db == "" || isInfoSchema(r.db) || w.targets[r] {
+			continue // DUAL and the like: no table
 		}
 		if err := w.who.verify(r.db, r.table, "", priv.Select); err != nil && !w.who.columnsAllow(r.db, r.table, priv.Select) {
 			return err
