@@ -192,7 +192,7 @@ func (a authz) check(ctx *sql.Context, q queryState, info ast.AuthInformation, p
 		// classified there one by one); this refusal is kept for a name
 		// that turns out not to exist, so that missing and forbidden
 		// objects look alike (planState.explain).
-		q.conn.plan.defer_(err, qualified, denied, onColumns)
+		q.conn.plan.defer_(deferral{ref: denied, err: err, qualified: qualified, columns: onColumns, query: ctx.Query(), db: ctx.GetCurrentDatabase()})
 		return nil
 	}
 	return err
