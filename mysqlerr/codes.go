@@ -29,7 +29,6 @@ const (
 	ErLockWaitTimeout            = 1205
 	ErLockDeadlock               = 1213
 	ErWrongUsage                 = 1221
-	ErWrongNumberOfColumnsInSel  = 1222
 	ErUserLimitReached           = 1226
 	ErSpecificAccess             = 1227
 	ErNotSupportedYet            = 1235
@@ -91,7 +90,6 @@ var specs = map[uint16]spec{
 	ErLockWaitTimeout:            {"HY000", "ER_LOCK_WAIT_TIMEOUT"},
 	ErLockDeadlock:               {"40001", "ER_LOCK_DEADLOCK"},
 	ErWrongUsage:                 {"HY000", "ER_WRONG_USAGE"},
-	ErWrongNumberOfColumnsInSel:  {"21000", "ER_WRONG_NUMBER_OF_COLUMNS_IN_SELECT"},
 	ErUserLimitReached:           {"42000", "ER_USER_LIMIT_REACHED"},
 	ErSpecificAccess:             {"42000", "ER_SPECIFIC_ACCESS_DENIED_ERROR"},
 	ErNotSupportedYet:            {"42000", "ER_NOT_SUPPORTED_YET"},

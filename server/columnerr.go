@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
-	"github.com/dolthub/go-mysql-server/sql/planbuilder"
 	"github.com/dolthub/vitess/go/mysql"
 
 	"github.com/authplug/authplug/mysqlerr"
@@ -52,12 +51,6 @@ var columnKinds = []columnKind{
 		func(a []string) *mysqlerr.Error { return ambiguousColumn(a[0], "field list") }, nil),
 	newColumnKind(sql.ErrAmbiguousColumnInOrderBy, sql.ErrAmbiguousColumnInOrderBy.Message,
 		func(a []string) *mysqlerr.Error { return ambiguousColumn(a[0], "order clause") }, nil),
-	// A UNION's width: a view's may not be told from its definition, but
-	// with nothing refused it is MySQL's 1222.
-	newColumnKind(planbuilder.ErrUnionSchemasDifferentLength, planbuilder.ErrUnionSchemasDifferentLength.Message,
-		func([]string) *mysqlerr.Error {
-			return mysqlerr.Errorf(mysqlerr.ErWrongNumberOfColumnsInSel, "The used SELECT statements have a different number of columns")
-		}, nil),
 }
 
 // qualifiedColumn splits a column name the engine gives as written,

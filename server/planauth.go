@@ -178,9 +178,10 @@ func (ps *planState) defer_(d deferral) {
 }
 
 // prepared is the answer to a prepare that the engine accepted. Preparing
-// describes the statement's columns to the client, so a refusal the
-// engine's checks left on a name is settled now: the plan as prepared is
-// authorized (a view may give what the name check refused).
+// describes the statement's columns to the client, so the refusals the
+// engine's checks deferred are settled now, on the plan as bound: nothing
+// of it is read yet, so only the statement's text, a view's own SELECT
+// and column grants settle them (settle.go).
 func (s *Server) prepared(ctx context.Context, c *mysql.Conn, cn *conn, query string) error {
 	deferred := cn.plan.deferredSelects()
 	if len(deferred) == 0 {
@@ -195,11 +196,7 @@ func (s *Server) prepared(ctx context.Context, c *mysql.Conn, cn *conn, query st
 		return deferred[0].err
 	}
 	// Binding again deferred the same refusals again.
-	deferred = cn.plan.deferredSelects()
-	w := &walker{ctx: sctx, s: s, cn: cn, who: cn.plan.current(cn), root: n, forUpdate: lockingRead(query), views: true, deferred: deferred, settle: &settlement{}}
-	if err := w.node(n); err != nil {
-		return err
-	}
+	w := &walker{ctx: sctx, s: s, cn: cn, who: cn.plan.current(cn), root: n, deferred: cn.plan.deferredSelects(), settle: &settlement{}}
 	if err := w.viewsNamed(); err != nil {
 		return err
 	}

@@ -70,15 +70,16 @@ func readText(query, db string) statementText {
 		}
 	}
 	t.parsed = true
-	t.walk(stmt, db, nil)
+	t.walk(stmt, nil, db, nil)
 	return t
 }
 
 // walk counts the table names under node, with the common table
-// expressions in scope.
-func (t *statementText) walk(node ast.SQLNode, db string, scope map[string]bool) {
+// expressions in scope; scoped is a statement whose WITH clause is in
+// scope already.
+func (t *statementText) walk(node, scoped ast.SQLNode, db string, scope map[string]bool) {
 	_ = ast.Walk(func(n ast.SQLNode) (bool, error) {
-		if n != node {
+		if n != scoped {
 			if w := withOf(n); w != nil {
 				t.scoped(n, w, db, scope)
 				return false, nil
@@ -133,9 +134,9 @@ func (t *statementText) scoped(n ast.SQLNode, w *ast.With, db string, outer map[
 		if w.Recursive {
 			k = len(names)
 		}
-		t.walk(c.Expr, db, with(k))
+		t.walk(c.Expr, nil, db, with(k))
 	}
-	t.walk(n, db, with(len(names)))
+	t.walk(n, n, db, with(len(names)))
 }
 
 func withOf(n ast.SQLNode) *ast.With {
@@ -225,8 +226,10 @@ func (ps *planState) settle(w *walker, root sql.Node) error {
 
 // columnsOfDropped checks a table that the plan no longer reads but whose
 // columns the session may be granted: SELECT on every column of it that
-// the plan names anywhere (as any table's column: more than it reads, never
-// less), or else on some column, which the deferral found.
+// the plan names anywhere or returns (as any table's column: more than it
+// reads, never less), or else on some column, which the deferral found.
+// (An empty table holds every column of the table it replaced, read or
+// not: the expressions above it name those read.)
 func (w *walker) columnsOfDropped(root sql.Node, d deferral) error {
 	db, err := w.s.pro.Database(w.ctx, d.columns.db)
 	if err != nil {
@@ -245,11 +248,6 @@ func (w *walker) columnsOfDropped(root sql.Node, d deferral) error {
 		transform.Inspect(n, func(n sql.Node) bool {
 			if n == nil {
 				return false
-			}
-			if e, ok := n.(*plan.EmptyTable); ok {
-				for _, c := range e.Schema() {
-					named[strings.ToLower(c.Name)] = true
-				}
 			}
 			if ex, ok := n.(sql.Expressioner); ok {
 				for _, e := range ex.Expressions() {
