@@ -216,13 +216,17 @@ func (s *Server) prepared(ctx context.Context, c *mysql.Conn, cn *conn, query st
 // statement's text does not name as a table (one inside a view's
 // definition, or a common table expression's name) is not an answer: it
 // would name what the session may not know of.
+//
+// A statement that succeeded with a refusal no plan settled (one the
+// engine ran without the plan authorizer) is refused: nothing decided
+// that the session may read what the name check refused.
 func (ps *planState) explain(err error) error {
-	if err == nil {
-		return nil
-	}
 	ps.mu.Lock()
-	all, reached := slices.Clone(ps.deferrals), ps.reached
+	all, reached, settled := slices.Clone(ps.deferrals), ps.reached, ps.settled
 	ps.mu.Unlock()
+	if err == nil {
+		return unsettled(all[settled:])
+	}
 	var first, table error
 	var columns []columnRefusal
 	texts := map[string]statementText{}
@@ -259,6 +263,17 @@ func (ps *planState) explain(err error) error {
 		return e
 	}
 	return err
+}
+
+// unsettled is the first refusal on a name that the statement's text
+// names as a table, or nil.
+func unsettled(pending []deferral) error {
+	for _, d := range pending {
+		if d.ref.table != "" && !readText(d.query, d.db).settles(d.ref) {
+			return d.err
+		}
+	}
+	return nil
 }
 
 // refuseColumn is the refusal of the unknown column err names, on the
