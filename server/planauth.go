@@ -125,7 +125,6 @@ type columnRefusal struct {
 type deferral struct {
 	ref       tableRef
 	err       error
-	qualified bool
 	columns   *columnRefusal
 	query, db string
 }
