@@ -29,6 +29,12 @@ func TestDroppedTablesAreStillRefused(t *testing.T) {
 		{"nothing", "SELECT * FROM t WHERE 1=0", denied},
 		{"nothing", "SELECT * FROM `demo`.`t` WHERE 1=0", denied},
 		{"nothing", "SELECT * FROM demo.u WHERE 1=0", 0},
+		// Other statements around the same empty read.
+		{"nothing", "CREATE TABLE demo2.x (id INT, a INT, b INT)", 0},
+		{"nothing", "INSERT INTO demo2.x SELECT * FROM demo.t WHERE 1=0", denied},
+		{"nothing", "CREATE VIEW demo2.v2 AS SELECT * FROM demo.t WHERE 1=0", denied},
+		{"nothing", "SELECT * FROM demo.t WHERE 1=0 INTO @a, @b, @c", denied},
+		{"nothing", "SELECT (SELECT COUNT(*) FROM demo.t WHERE 1=0)", denied},
 		// Common table expressions named like the table.
 		{"nothing", "WITH t AS (SELECT 1 AS x) SELECT x FROM t", 0},
 		{"nothing", "WITH t AS (SELECT 1 AS x) SELECT x FROM t WHERE 1=0", 0},
