@@ -1,8 +1,10 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -484,10 +486,18 @@ func (w *walker) readColumns(r tableRef, schema sql.Schema) error {
 		return nil
 	}
 	target := w.targets[r]
-	if !target && !w.who.columnGrants() {
+	if !target && !w.who.columnsAllow(r.db, r.table, priv.Select) {
+		// No column of this table to check: checking them one by one would
+		// name an existing column (1143) and refuse a missing one as the
+		// table (1142), telling them apart.
 		return err
 	}
 	u := w.usage()
+	if !target {
+		if err := w.tablesReadable(u); err != nil {
+			return err
+		}
+	}
 	cols := u.reads[r]
 	if !target {
 		cols = union(cols, u.scans[r])
@@ -505,6 +515,26 @@ func (w *walker) readColumns(r tableRef, schema sql.Schema) error {
 	}
 	for c := range cols {
 		if err := w.who.verify(r.db, r.table, c, priv.Select); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tablesReadable refuses the first table the plan reads (in name order)
+// that the session may read neither whole nor in part. MySQL checks every
+// table of a statement before any column: a column refusal would otherwise
+// name a column another table shares, one the session may not read at all
+// (NATURAL JOIN, USING).
+func (w *walker) tablesReadable(u *usage) error {
+	refs := slices.SortedFunc(maps.Keys(u.columns), func(a, b tableRef) int {
+		return cmp.Or(strings.Compare(a.db, b.db), strings.Compare(a.table, b.table))
+	})
+	for _, r := range refs {
+		if r.db == "" || isInfoSchema(r.db) || w.targets[r] {
+			continue // DUAL and the like: no table
+		}
+		if err := w.who.verify(r.db, r.table, "", priv.Select); err != nil && !w.who.columnsAllow(r.db, r.table, priv.Select) {
 			return err
 		}
 	}
