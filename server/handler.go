@@ -340,10 +340,14 @@ func (h *handler) prepare(ctx context.Context, c *mysql.Conn, cn *conn, query st
 	}
 	cn.plan.begin()
 	fields, err := h.Handler.ComPrepare(ctx, c, query, prepare)
-	if err == nil {
-		err = h.s.prepared(ctx, c, cn, query)
+	if err != nil {
+		return nil, h.s.hideMissing(c, cn, query, cn.plan.explain(err))
 	}
-	return fields, h.s.hideMissing(c, cn, query, cn.plan.explain(err))
+	// The refusal settling gives is the answer (a column's, say).
+	if err := h.s.prepared(ctx, c, cn, query); err != nil {
+		return nil, err
+	}
+	return fields, nil
 }
 
 // ComStmtExecute runs a prepared statement, audited with the prepared text,
