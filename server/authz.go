@@ -137,7 +137,7 @@ func (a authz) handleAuth(ctx *sql.Context, st sql.AuthorizationQueryState, info
 func (a authz) check(ctx *sql.Context, q queryState, info ast.AuthInformation, p priv.Mask) error {
 	who, names := q.who, info.TargetNames
 	var err error
-	qualified, deferrable := true, false
+	deferrable := false
 	var denied tableRef
 	var onColumns *columnRefusal
 	switch info.TargetType {
@@ -163,10 +163,9 @@ func (a authz) check(ctx *sql.Context, q queryState, info ast.AuthInformation, p
 			}
 			db, table := a.db(ctx, names[i]), names[i+1]
 			if err = a.tableCheck(q, db, table, p); err != nil {
-				// A CTE is an unqualified name; columns may be granted
-				// (and the table is then no secret to the session).
+				// Columns may be granted (and the table is then no
+				// secret to the session).
 				columns := p&^priv.AllColumn == 0 && who.columnGrants() && who.anyOn(db, table)
-				qualified = names[i] != "" && !columns
 				deferrable = p == priv.Select || columns
 				if p == priv.Select {
 					denied = ref(db, table)
@@ -189,10 +188,11 @@ func (a authz) check(ctx *sql.Context, q queryState, info ast.AuthInformation, p
 		// a view's definition read again (which runs as its definer), or,
 		// for SHOW, the stored text of every trigger read again. The
 		// plan authorizer decides on what will run (SHOW statements are
-		// classified there one by one); this refusal is kept for a name
-		// that turns out not to exist, so that missing and forbidden
-		// objects look alike (planState.explain).
-		q.conn.plan.defer_(err, qualified, denied, onColumns)
+		// classified there one by one). A SELECT refusal on a table
+		// name must be settled by the plan (settle.go); any refusal is
+		// the answer for a name that turns out not to exist, so that
+		// missing and forbidden objects look alike (planState.explain).
+		q.conn.plan.defer_(deferral{ref: denied, err: err, columns: onColumns, query: ctx.Query(), db: ctx.GetCurrentDatabase()})
 		return nil
 	}
 	return err

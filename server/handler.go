@@ -280,7 +280,7 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 			rest, err = h.Handler.ComMultiQuery(ctx, c, query, callback)
 			return err
 		})
-		return rest, toSQLError(cn.plan.explain(syntaxError(query, err)))
+		return rest, toSQLError(h.s.hideMissing(c, cn, query, cn.plan.explain(syntaxError(query, err))))
 	}
 	first, rest := h.splitFirst(ctx, c, query)
 	// The client must be told when more results follow.
@@ -349,10 +349,14 @@ func (h *handler) prepare(ctx context.Context, c *mysql.Conn, cn *conn, query st
 		fields, err = h.Handler.ComPrepare(ctx, c, query, prepare)
 		return err
 	})
-	if err == nil {
-		err = h.s.prepared(ctx, c, cn, query)
+	if err != nil {
+		return nil, h.s.hideMissing(c, cn, query, cn.plan.explain(err))
 	}
-	return fields, cn.plan.explain(err)
+	// The refusal settling gives is the answer (a column's, say).
+	if err := h.s.prepared(ctx, c, cn, query); err != nil {
+		return nil, err
+	}
+	return fields, nil
 }
 
 // ComStmtExecute runs a prepared statement, audited with the prepared text,
@@ -369,12 +373,12 @@ func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *my
 	err := usable(cn.sess, prepare.PrepareStmt)
 	if err == nil {
 		cn.plan.begin()
-		err = cn.plan.explain(h.s.guarded(c.ConnectionID, func() error {
+		err = h.s.hideMissing(c, cn, prepare.PrepareStmt, cn.plan.explain(h.s.guarded(c.ConnectionID, func() error {
 			return h.Handler.ComStmtExecute(ctx, c, prepare, func(r *sqltypes.Result) error {
 				affected += r.RowsAffected
 				return callback(r)
 			})
-		}))
+		})))
 	}
 	h.emit(st, c, auditText(prepare.PrepareStmt), affected, err)
 	return toSQLError(err)

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -95,24 +97,14 @@ type planState struct {
 	// definers: the principals of the routine bodies running now, innermost
 	// last. Empty means the session itself.
 	definers []principal
-	// deferred is a refusal the engine's planner-time check left to this
-	// authorizer (see authz.tableCheck): if the statement then fails because
-	// the object does not exist, the refusal is the answer, so that missing
-	// and forbidden objects look alike.
-	deferred error
-	// deferredNamed: a refusal on a qualified name (db.t), which no CTE
-	// can be: a prepared statement with one is refused at once, before its
-	// columns are described to the client.
-	deferredNamed error
-	// deferredNames are the names SELECT was refused on: a view among them
-	// still needs SELECT (views.go).
-	deferredNames []deferredName
-	// deferredTable is the first deferred refusal on a table the session
-	// holds no column grant on either; deferredColumns, the refusals on
-	// tables whose columns it may be granted, whose unknown columns are
-	// refused column by column (1143), as in MySQL.
-	deferredTable   error
-	deferredColumns []columnRefusal
+	// deferrals are the refusals the engine's planner-time check left to
+	// this authorizer (see authz.check), in order. A name's refusal is
+	// settled by the plan that runs (settle.go); if the statement fails
+	// because an object does not exist, the refusal is the answer, so that
+	// missing and forbidden objects look alike. settled counts the
+	// deferrals that a plan's authorization already settled.
+	deferrals []deferral
+	settled   int
 	// reached: the statement's plan came to the plan authorizer. A
 	// statement that failed before that failed while the engine bound
 	// its names and shapes, and its error may describe a table it was
@@ -128,9 +120,15 @@ type columnRefusal struct {
 	p         priv.Mask
 }
 
-type deferredName struct {
-	ref tableRef
-	err error
+// deferral is one refusal deferred: on a table SELECT was refused on
+// (ref), or on something else (ref empty). columns is set where the
+// session's column grants on the table may still meet it. query and db
+// are the statement's text and current database when it was deferred.
+type deferral struct {
+	ref       tableRef
+	err       error
+	columns   *columnRefusal
+	query, db string
 }
 
 // notFound: the engine's "no such table, database or column" (or "which
@@ -150,67 +148,67 @@ func notFound(err error) bool {
 			return true
 		}
 	}
+	var me *mysqlerr.Error
+	if errors.As(err, &me) {
+		switch me.Code {
+		case mysqlerr.ErNoSuchTable, mysqlerr.ErBadDB, mysqlerr.ErBadField:
+			return true
+		}
+	}
 	return false
 }
 
 // begin starts a statement from the client.
 func (ps *planState) begin() {
 	ps.mu.Lock()
-	ps.deferred, ps.deferredNamed, ps.deferredNames = nil, nil, ps.deferredNames[:0]
-	ps.deferredTable, ps.deferredColumns, ps.reached = nil, ps.deferredColumns[:0], false
+	ps.deferrals, ps.settled, ps.reached = ps.deferrals[:0], 0, false
 	ps.mu.Unlock()
 }
 
-func (ps *planState) deferredSelects() []deferredName {
+// deferredSelects are the names SELECT was refused on: a view among them
+// still needs SELECT (views.go).
+func (ps *planState) deferredSelects() []deferral {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	return slices.Clone(ps.deferredNames)
+	var out []deferral
+	for _, d := range ps.deferrals {
+		if d.ref.table != "" {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
-func (ps *planState) defer_(err error, qualified bool, r tableRef, onColumns *columnRefusal) {
+func (ps *planState) defer_(d deferral) {
 	ps.mu.Lock()
-	if onColumns != nil {
-		ps.deferredColumns = append(ps.deferredColumns, *onColumns)
-	} else if ps.deferredTable == nil {
-		ps.deferredTable = err
-	}
-	if r.table != "" {
-		ps.deferredNames = append(ps.deferredNames, deferredName{r, err})
-	}
-	if ps.deferred == nil {
-		ps.deferred = err
-	}
-	if qualified && ps.deferredNamed == nil {
-		ps.deferredNamed = err
-	}
+	ps.deferrals = append(ps.deferrals, d)
 	ps.mu.Unlock()
 }
 
 // prepared is the answer to a prepare that the engine accepted. Preparing
-// describes the statement's columns to the client, so a refusal the
-// engine's checks left on a named object is settled now: the plan as
-// prepared is authorized (a view may give what the name check refused).
+// describes the statement's columns to the client, so the refusals the
+// engine's checks deferred are settled now, on the plan as bound: nothing
+// of it is read yet, so only the statement's text, a view's own SELECT
+// and column grants settle them (settle.go).
 func (s *Server) prepared(ctx context.Context, c *mysql.Conn, cn *conn, query string) error {
-	cn.plan.mu.Lock()
-	named := cn.plan.deferredNamed
-	cn.plan.mu.Unlock()
-	if named == nil {
+	deferred := cn.plan.deferredSelects()
+	if len(deferred) == 0 {
 		return nil
 	}
 	sctx, err := s.gms.SessionManager().NewContextWithQuery(ctx, c, query)
 	if err != nil {
-		return named
+		return deferred[0].err
 	}
 	n, err := s.engine.PrepareQuery(sctx, query)
 	if err != nil {
-		return named
+		return deferred[0].err
 	}
-	deferred := cn.plan.deferredSelects()
-	w := &walker{ctx: sctx, s: s, cn: cn, who: cn.plan.current(cn), root: n, forUpdate: lockingRead(query), views: true, deferred: deferred}
-	if err := w.node(n); err != nil {
+	// Binding again deferred the same refusals again.
+	w := &walker{ctx: sctx, s: s, cn: cn, who: cn.plan.current(cn), root: n, deferred: cn.plan.deferredSelects(), settle: &settlement{}}
+	if err := w.viewsNamed(); err != nil {
 		return err
 	}
-	return w.viewsNamed()
+	return cn.plan.settle(w, n)
 }
 
 // explain turns "no such table/database/column", and any error of a
@@ -222,27 +220,68 @@ func (s *Server) prepared(ctx context.Context, c *mysql.Conn, cn *conn, query st
 // first. Otherwise an unknown column of a table whose columns the session
 // may be granted is refused as a column (1143), as an existing column it
 // is not granted would be, so that the refusal does not tell the two
-// apart; MySQL and MariaDB answer so too.
+// apart; MySQL and MariaDB answer so too. A refusal on a name the
+// statement's text does not name as a table (one inside a view's
+// definition, or a common table expression's name) is not an answer: it
+// would name what the session may not know of.
+//
+// A statement that succeeded with a refusal no plan settled (one the
+// engine ran without the plan authorizer) is refused: nothing decided
+// that the session may read what the name check refused.
 func (ps *planState) explain(err error) error {
-	if err == nil {
-		return nil
-	}
 	ps.mu.Lock()
-	d, table, columns, reached := ps.deferred, ps.deferredTable, slices.Clone(ps.deferredColumns), ps.reached
+	all, reached, settled := slices.Clone(ps.deferrals), ps.reached, ps.settled
 	ps.mu.Unlock()
-	if d != nil && (notFound(err) || !reached) {
+	if err == nil {
+		return unsettled(all[settled:])
+	}
+	var first, table error
+	var columns []columnRefusal
+	texts := map[string]statementText{}
+	for _, d := range all {
+		if d.ref.table != "" {
+			t, ok := texts[d.query]
+			if !ok {
+				t = readText(d.query, d.db)
+				texts[d.query] = t
+			}
+			if t.settles(d.ref) {
+				continue
+			}
+		}
+		if first == nil {
+			first = d.err
+		}
+		if d.columns != nil {
+			columns = append(columns, *d.columns)
+		} else if table == nil {
+			table = d.err
+		}
+	}
+	if first != nil && (notFound(err) || !reached) {
 		if table != nil {
 			return table
 		}
 		if e := refuseColumn(err, columns); e != nil {
 			return e
 		}
-		return d
+		return first
 	}
 	if e, ok := columnError(err); ok {
 		return e
 	}
 	return err
+}
+
+// unsettled is the first refusal on a name that the statement's text
+// names as a table, or nil.
+func unsettled(pending []deferral) error {
+	for _, d := range pending {
+		if d.ref.table != "" && !readText(d.query, d.db).settles(d.ref) {
+			return d.err
+		}
+	}
+	return nil
 }
 
 // refuseColumn is the refusal of the unknown column err names, on the
@@ -280,11 +319,14 @@ func (ps *planState) authorize(ctx *sql.Context, s *Server, cn *conn, n sql.Node
 	who := ps.current(cn)
 
 	deferred := ps.deferredSelects()
-	w := &walker{ctx: ctx, s: s, cn: cn, who: who, root: n, forUpdate: lockingRead(ctx.Query()), views: len(deferred) > 0, deferred: deferred}
+	w := &walker{ctx: ctx, s: s, cn: cn, who: who, root: n, forUpdate: lockingRead(ctx.Query()), views: len(deferred) > 0, deferred: deferred, settle: &settlement{}}
 	if err := w.node(n); err != nil {
 		return nil, nil, err
 	}
 	if err := w.viewsNamed(); err != nil {
+		return nil, nil, err
+	}
+	if err := ps.settle(w, n); err != nil {
 		return nil, nil, err
 	}
 	// Some plans are analyzed by a few rules only (a routine's conditions):
@@ -338,7 +380,10 @@ type walker struct {
 	// a derived table may be a view whose own SELECT privilege is unchecked
 	// (views.go).
 	views    bool
-	deferred []deferredName
+	deferred []deferral
+	// settle records what this plan settles of the deferred refusals;
+	// nil in a body that runs with someone else's rights.
+	settle *settlement
 	// dml is the table the enclosing INSERT, UPDATE or DELETE writes: the
 	// table of a trigger under it.
 	dml       *tableRef
@@ -429,6 +474,7 @@ func (w *walker) readTable(r tableRef, schema sql.Schema) error {
 	if err := w.readColumns(r, schema); err != nil {
 		return err
 	}
+	w.settle.read(r)
 	if w.forUpdate && !w.targets[r] {
 		// MySQL 8.0.22: a locking read needs SELECT and one of UPDATE,
 		// DELETE or LOCK TABLES.
@@ -447,10 +493,18 @@ func (w *walker) readColumns(r tableRef, schema sql.Schema) error {
 		return nil
 	}
 	target := w.targets[r]
-	if !target && !w.who.columnGrants() {
+	if !target && !w.who.columnsAllow(r.db, r.table, priv.Select) {
+		// No column of this table to check: checking them one by one would
+		// name an existing column (1143) and refuse a missing one as the
+		// table (1142), telling them apart.
 		return err
 	}
 	u := w.usage()
+	if !target {
+		if err := w.tablesReadable(u); err != nil {
+			return err
+		}
+	}
 	cols := u.reads[r]
 	if !target {
 		cols = union(cols, u.scans[r])
@@ -468,6 +522,26 @@ func (w *walker) readColumns(r tableRef, schema sql.Schema) error {
 	}
 	for c := range cols {
 		if err := w.who.verify(r.db, r.table, c, priv.Select); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tablesReadable refuses the first table the plan reads (in name order)
+// that the session may read neither whole nor in part. MySQL checks every
+// table of a statement before any column: a column refusal would otherwise
+// name a column another table shares, one the session may not read at all
+// (NATURAL JOIN, USING).
+func (w *walker) tablesReadable(u *usage) error {
+	refs := slices.SortedFunc(maps.Keys(u.columns), func(a, b tableRef) int {
+		return cmp.Or(strings.Compare(a.db, b.db), strings.Compare(a.table, b.table))
+	})
+	for _, r := range refs {
+		if r.db == "" || isInfoSchema(r.db) || w.targets[r] {
+			continue // DUAL and the like: no table
+		}
+		if err := w.who.verify(r.db, r.table, "", priv.Select); err != nil && !w.who.columnsAllow(r.db, r.table, priv.Select) {
 			return err
 		}
 	}
@@ -744,15 +818,22 @@ func isDescribe(query string) bool {
 
 // hideMissing answers a SHOW about a database or table that does not exist
 // as MySQL answers one the account may not see (1044, 1142), so that SHOW
-// cannot tell missing objects from forbidden ones. The engine looks the
-// name up before any check is made.
+// cannot tell missing objects from forbidden ones, and the statements of
+// existence.go as MySQL answers a table they may not use. The engine looks
+// the name up before any check is made.
 func (s *Server) hideMissing(c *mysql.Conn, cn *conn, query string, err error) error {
-	if err == nil || !notFound(err) || !(isShow(query) || isDescribe(query)) {
+	if err == nil || !notFound(err) {
 		return err
 	}
-	stmt, perr := ast.Parse(query)
+	stmt, ok := statementOf(query)
+	if !ok {
+		return err
+	}
 	show, ok := stmt.(*ast.Show)
-	if perr != nil || !ok {
+	if !ok {
+		return refuseNamed(cn.plan.current(cn), s.currentDB(c), stmt, err)
+	}
+	if !(isShow(query) || isDescribe(query)) {
 		return err
 	}
 	db, table := show.Database, ""

@@ -69,16 +69,41 @@ func none(*walker, sql.Node) error { return nil }
 // alterTable is MySQL's rule for ALTER TABLE: ALTER, CREATE and INSERT on
 // the table.
 func alterTable(w *walker, n sql.Node) error {
-	return onTablesIn(w, n, priv.Alter|priv.Create|priv.Insert)
+	const p = priv.Alter | priv.Create | priv.Insert
+	// These name their table in fields, resolved when they run.
+	switch fk := n.(type) {
+	case *plan.DropForeignKey:
+		return w.onTable(ref(w.db(fk.Database()), fk.Table), p)
+	case *plan.RenameForeignKey:
+		return w.onTable(ref(w.db(fk.Database()), fk.Table), p)
+	}
+	return onTablesIn(w, n, p)
 }
 
+// onTablesIn asks for p on the tables among n's children. A node that is
+// classified with it but names no table there (one that keeps its table in
+// fields) is refused, never passed with nothing asked.
 func onTablesIn(w *walker, n sql.Node, p priv.Mask) error {
-	for _, r := range tablesIn(n) {
+	tables, err := someTablesIn(n, n)
+	if err != nil {
+		return err
+	}
+	for _, r := range tables {
 		if err := w.onTable(ref(w.db(r.db), r.table), p); err != nil {
 			return err
 		}
 	}
 	return w.exprsOf(n)
+}
+
+// someTablesIn is tablesIn(under), refused when it finds none: a node
+// whose table the walker cannot find must not pass with nothing asked.
+func someTablesIn(n, under sql.Node) ([]tableRef, error) {
+	tables := tablesIn(under)
+	if len(tables) == 0 {
+		return nil, errNotClassified(nodeName(n) + " naming no table")
+	}
+	return tables, nil
 }
 
 // globalOrDynamic needs a static privilege on *.* or one of the dynamic ones.
@@ -161,7 +186,11 @@ func init() {
 	add(intoRule, typeOf[*plan.Into]())
 	add(func(w *walker, n sql.Node) error {
 		t := n.(*plan.Truncate)
-		for _, r := range tablesIn(t.Child) {
+		tables, err := someTablesIn(n, t.Child)
+		if err != nil {
+			return err
+		}
+		for _, r := range tables {
 			if err := w.onTable(ref(w.db(orDefault(r.db, t.DatabaseName())), r.table), priv.Drop); err != nil {
 				return err
 			}
@@ -172,7 +201,12 @@ func init() {
 	// Data definition.
 	add(createTableRule, typeOf[*plan.CreateTable]())
 	add(tableCopierRule, typeOf[*plan.TableCopier]())
-	add(func(w *walker, n sql.Node) error { return onTablesIn(w, n, priv.Drop) }, typeOf[*plan.DropTable]())
+	add(func(w *walker, n sql.Node) error {
+		if len(n.Children()) == 0 && n.(*plan.DropTable).IfExists() {
+			return nil // DROP TABLE IF EXISTS of missing tables only: the engine asked DROP of each name
+		}
+		return onTablesIn(w, n, priv.Drop)
+	}, typeOf[*plan.DropTable]())
 	add(func(w *walker, n sql.Node) error { return onTablesIn(w, n, priv.Index) },
 		typeOf[*plan.CreateIndex](), typeOf[*plan.DropIndex]())
 	add(alterTable,
@@ -223,8 +257,7 @@ func init() {
 	add(func(w *walker, n sql.Node) error { return w.onDB(w.db(dbOf(n)), priv.Event) }, typeOf[*plan.DropEvent]())
 	add(callRule, typeOf[*plan.Call]())
 	add(analyzeRule, typeOf[*plan.AnalyzeTable]())
-	add(func(w *walker, n sql.Node) error { return onTablesIn(w, n, priv.Select|priv.Insert) },
-		typeOf[*plan.UpdateHistogram](), typeOf[*plan.DropHistogram]())
+	add(histogramRule, typeOf[*plan.UpdateHistogram](), typeOf[*plan.DropHistogram]())
 	add(globalOrDynamic(priv.Super), typeOf[*plan.CreateSpatialRefSys]())
 	add(lockTablesRule, typeOf[*plan.LockTables]())
 
@@ -369,8 +402,10 @@ func destination(n sql.Node) sql.Node {
 func insertRule(w *walker, n sql.Node) error {
 	ii := n.(*plan.InsertInto)
 	if ld, ok := ii.Source.(*plan.LoadData); ok && !ld.Local {
-		// The file first, as MySQL does: FILE before the table.
-		if err := w.fileAccess(ld.File); err != nil {
+		// As MySQL does: FILE before the table, and the table before
+		// the file's path (loadDataRule), which a refused session may
+		// not learn anything about.
+		if err := w.global(priv.File); err != nil {
 			return err
 		}
 	}
@@ -489,7 +524,11 @@ func createTableRule(w *walker, n sql.Node) error {
 	}
 	if like := c.Like(); like != nil {
 		// MySQL 8: CREATE TABLE ... LIKE needs SELECT on the original.
-		for _, r := range tablesIn(like) {
+		tables, err := someTablesIn(n, like)
+		if err != nil {
+			return err
+		}
+		for _, r := range tables {
 			if err := w.onTable(ref(w.db(r.db), r.table), priv.Select); err != nil {
 				return err
 			}
@@ -658,9 +697,27 @@ func analyzeRule(w *walker, n sql.Node) error {
 	return nil
 }
 
+// histogramRule: ANALYZE TABLE ... UPDATE/DROP HISTOGRAM needs what
+// ANALYZE TABLE needs, SELECT and INSERT on the table, which these nodes
+// name in fields rather than children.
+func histogramRule(w *walker, n sql.Node) error {
+	h, ok := n.(interface {
+		Db() string
+		Table() string
+	})
+	if !ok || h.Table() == "" {
+		return errNotClassified(nodeName(n) + " naming no table")
+	}
+	return w.onTable(ref(w.db(h.Db()), h.Table()), priv.Select|priv.Insert)
+}
+
 func lockTablesRule(w *walker, n sql.Node) error {
 	for _, l := range n.(*plan.LockTables).Locks {
-		for _, r := range tablesIn(l.Table) {
+		tables, err := someTablesIn(n, l.Table)
+		if err != nil {
+			return err
+		}
+		for _, r := range tables {
 			r = ref(w.db(r.db), r.table)
 			if err := w.onDB(r.db, priv.LockTables); err != nil {
 				return err

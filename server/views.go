@@ -71,11 +71,12 @@ func (w *walker) viaView(sa *plan.SubqueryAlias, v viewRef) error {
 			return err
 		}
 	}
-	who := w.who
+	who, settle := w.who, w.settle
 	if rec, ok := w.s.definers.lookup(kindView, v.db, v.name); ok && !rec.invoker {
-		who = definerPrincipal{m: w.s.mgr, a: rec.account}
+		// What the definer reads settles no refusal of the caller's.
+		who, settle = definerPrincipal{m: w.s.mgr, a: rec.account}, nil
 	}
-	body := &walker{ctx: w.ctx, s: w.s, cn: w.cn, who: who, root: sa.Child, forUpdate: w.forUpdate, views: w.views, deferred: w.deferred, explainer: w.explainer}
+	body := &walker{ctx: w.ctx, s: w.s, cn: w.cn, who: who, root: sa.Child, forUpdate: w.forUpdate, views: w.views, deferred: w.deferred, explainer: w.explainer, settle: settle}
 	if err := body.node(sa.Child); err != nil {
 		return err
 	}
