@@ -80,10 +80,10 @@ func builtin(name string) (sql.Function, bool) {
 			return nil, wrongCount(name, err)
 		}
 		if fx != nil && fx.eval != nil {
-			e = &fixed{inner: e, name: name, fx: fx}
+			e = &fixed{wrapped: wrapped{inner: e, name: name}, fx: fx}
 		}
 		if br != nil {
-			e = &capped{inner: e, name: name, br: br}
+			e = &capped{wrapped: wrapped{inner: e, name: name}, br: br}
 		}
 		return e, nil
 	}}, true
@@ -116,9 +116,8 @@ func wrongCount(name string, err error) error {
 // fixed is a built-in whose calls the host evaluates (fix.eval). It
 // answers to the engine's function's name.
 type fixed struct {
-	inner sql.Expression
-	name  string
-	fx    *fix
+	wrapped
+	fx *fix
 }
 
 var (
@@ -127,28 +126,6 @@ var (
 	_ sql.Disposable         = (*fixed)(nil)
 )
 
-func (f *fixed) FunctionName() string {
-	if n, ok := f.inner.(interface{ FunctionName() string }); ok {
-		return n.FunctionName()
-	}
-	return f.name
-}
-
-func (f *fixed) Description() string {
-	if d, ok := f.inner.(sql.FunctionExpression); ok {
-		return d.Description()
-	}
-	return ""
-}
-
-func (f *fixed) Resolved() bool             { return f.inner.Resolved() }
-func (f *fixed) String() string             { return f.inner.String() }
-func (f *fixed) IsNullable() bool           { return true }
-func (f *fixed) Children() []sql.Expression { return f.inner.Children() }
-func (f *fixed) CollationCoercibility(ctx *sql.Context) (sql.CollationID, byte) {
-	return sql.GetCoercibility(ctx, f.inner)
-}
-
 func (f *fixed) Type() sql.Type {
 	if f.fx.typ != nil {
 		return f.fx.typ(f.inner)
@@ -156,18 +133,12 @@ func (f *fixed) Type() sql.Type {
 	return f.inner.Type()
 }
 
-func (f *fixed) Dispose() {
-	if d, ok := f.inner.(sql.Disposable); ok {
-		d.Dispose()
-	}
-}
-
 func (f *fixed) WithChildren(children ...sql.Expression) (sql.Expression, error) {
 	e, err := f.inner.WithChildren(children...)
 	if err != nil {
 		return nil, err
 	}
-	return &fixed{inner: e, name: f.name, fx: f.fx}, nil
+	return &fixed{wrapped: wrapped{inner: e, name: f.name}, fx: f.fx}, nil
 }
 
 func (f *fixed) Eval(ctx *sql.Context, row sql.Row) (any, error) {
