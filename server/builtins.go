@@ -68,7 +68,7 @@ func builtin(name string) (sql.Function, bool) {
 		return nil, false
 	}
 	fx, br := fixes[name], bigResults[name]
-	return sql.FunctionN{Name: name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
+	return hostFunction{sql.FunctionN{Name: name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
 		if fx != nil && fx.args != nil {
 			var err error
 			if args, err = fx.args(args); err != nil {
@@ -86,7 +86,17 @@ func builtin(name string) (sql.Function, bool) {
 			e = &capped{wrapped: wrapped{inner: e, name: name}, br: br}
 		}
 		return e, nil
-	}}, true
+	}}}, true
+}
+
+// hostFunction is a built-in as the host makes it. The engine calls
+// NewInstance while it builds a plan, and makes any error that is not the
+// wire's a 1105: the MySQL error is converted here.
+type hostFunction struct{ sql.FunctionN }
+
+func (f hostFunction) NewInstance(args []sql.Expression) (sql.Expression, error) {
+	e, err := f.FunctionN.NewInstance(args)
+	return e, toSQLError(err)
 }
 
 // engineFunctions are the engine's own built-ins, which the host's wrap.
@@ -94,21 +104,21 @@ var engineFunctions = function.NewRegistry()
 
 // counted is f with MySQL's 1582 for a wrong number of arguments.
 func counted(name string, f sql.Function) sql.Function {
-	return sql.FunctionN{Name: name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
+	return hostFunction{sql.FunctionN{Name: name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
 		e, err := f.NewInstance(args)
 		if err != nil {
 			return nil, wrongCount(name, err)
 		}
 		return e, nil
-	}}
+	}}}
 }
 
 // wrongCount is MySQL's 1582 for the engine's error for a wrong number of
 // arguments, and err unchanged otherwise.
 func wrongCount(name string, err error) error {
 	if sql.ErrInvalidArgumentNumber.Is(err) {
-		return toSQLError(mysqlerr.Errorf(mysqlerr.ErWrongParamcountToNativeFct,
-			"Incorrect parameter count in the call to native function '%s'", name))
+		return mysqlerr.Errorf(mysqlerr.ErWrongParamcountToNativeFct,
+			"Incorrect parameter count in the call to native function '%s'", name)
 	}
 	return err
 }
@@ -151,7 +161,8 @@ func (f *fixed) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 		}
 		args[i] = evaluated{Expression: k, v: v}
 	}
-	return f.fx.eval(ctx, f, args)
+	v, err := f.fx.eval(ctx, f, args)
+	return v, toSQLError(err)
 }
 
 // engine runs the engine's function on args.
@@ -181,7 +192,7 @@ func evalOn(ctx *sql.Context, e sql.Expression, args []evaluated) (any, error) {
 // number: MySQL never makes one (1e308 * 10 is this error there), the
 // engine does (+Inf), and its decimal conversions panic on it.
 func outOfRange(e sql.Expression) error {
-	return toSQLError(mysqlerr.Errorf(mysqlerr.ErDataOutOfRange, "DOUBLE value is out of range in '%s'", e))
+	return mysqlerr.Errorf(mysqlerr.ErDataOutOfRange, "DOUBLE value is out of range in '%s'", e)
 }
 
 // finite is argument a of a numeric function: a double that is no number
@@ -465,7 +476,7 @@ func jsonExtractEval(ctx *sql.Context, f *fixed, args []evaluated) (any, error) 
 func jsonObjectEval(ctx *sql.Context, f *fixed, args []evaluated) (any, error) {
 	for i := 0; i < len(args); i += 2 {
 		if args[i].v == nil {
-			return nil, toSQLError(mysqlerr.Errorf(mysqlerr.ErJSONDocumentNullKey, "JSON documents may not contain NULL member names."))
+			return nil, mysqlerr.Errorf(mysqlerr.ErJSONDocumentNullKey, "JSON documents may not contain NULL member names.")
 		}
 	}
 	return f.engine(ctx, args)
@@ -670,11 +681,11 @@ func precisionLiteral(name string) func([]sql.Expression) ([]sql.Expression, err
 	return func(args []sql.Expression) ([]sql.Expression, error) {
 		switch {
 		case len(args) > 1:
-			return nil, toSQLError(mysqlerr.SyntaxError(strings.ToUpper(name) + "() takes one argument at most, an integer literal"))
+			return nil, mysqlerr.SyntaxError(strings.ToUpper(name) + "() takes one argument at most, an integer literal")
 		case len(args) == 1:
 			if _, ok := args[0].(*expression.Literal); !ok {
-				return nil, toSQLError(mysqlerr.SyntaxError(
-					"the precision of " + strings.ToUpper(name) + "() must be an integer literal, near '" + args[0].String() + "'"))
+				return nil, mysqlerr.SyntaxError(
+					"the precision of " + strings.ToUpper(name) + "() must be an integer literal, near '" + args[0].String() + "'")
 			}
 		}
 		return args, nil

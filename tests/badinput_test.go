@@ -3,8 +3,10 @@ package tests
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 
@@ -87,8 +89,13 @@ func TestHostileHandshakes(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			conn := dialHandshake(t, e.addr)
 			if c.send != nil {
+				// The server may hang up before it has read all of a large
+				// packet (it refuses one by its header): that is the
+				// outcome tested, not a failure of the write.
 				_, err := conn.Write(c.send)
-				require.NoError(t, err)
+				if err != nil && !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+					require.NoError(t, err)
+				}
 			}
 			start := time.Now()
 			serverEnds(t, conn)

@@ -293,16 +293,22 @@ func (k *sweepWorker) reconnect(ss *sweepSession) {
 		k.w.dead.Store(true)
 		return
 	}
-	deadline := time.Now().Add(sweepTimeout)
-	for time.Now().Before(deadline) {
+	tick := time.NewTicker(50 * time.Millisecond) // polling the process list
+	defer tick.Stop()
+	timeout := time.After(sweepTimeout)
+	for {
 		var n int
 		err := k.w.srv.root.QueryRowContext(k.t.Context(), "SELECT COUNT(*) FROM information_schema.processlist WHERE id = ?", old).Scan(&n)
 		if err != nil || n == 0 {
 			return
 		}
-		time.Sleep(50 * time.Millisecond) // polling the process list, bounded by deadline
+		select {
+		case <-tick.C:
+		case <-timeout:
+			k.w.record(fmt.Sprintf("(connection %d)", old), fmt.Sprintf("its statement still runs %s after it was killed", sweepTimeout))
+			return
+		}
 	}
-	k.w.record(fmt.Sprintf("(connection %d)", old), fmt.Sprintf("its statement still runs %s after it was killed", sweepTimeout))
 }
 
 // isDropped reports whether err is the client's for a lost connection,
