@@ -54,6 +54,10 @@ type statementText struct {
 	// are common table expressions where they stand.
 	parsed      bool
 	direct, cte map[tableRef]int
+	// elsewhere: the statement's own text is not this one (EXECUTE of a
+	// prepared statement, PREPARE from a variable), so that a name it
+	// does not hold may still be the client's reference.
+	elsewhere bool
 }
 
 func readText(query, db string) statementText {
@@ -62,9 +66,17 @@ func readText(query, db string) statementText {
 	if err != nil {
 		return t
 	}
-	if p, ok := stmt.(*ast.Prepare); ok {
+	switch p := stmt.(type) {
+	case *ast.Execute:
+		t.elsewhere = true
+		return t
+	case *ast.Prepare:
 		// PREPARE s FROM 'text': what is prepared is the text. From a
 		// variable, it is not known here.
+		if strings.HasPrefix(strings.TrimSpace(p.Expr), "@") {
+			t.elsewhere = true
+			return t
+		}
 		if stmt, err = ast.Parse(p.Expr); err != nil {
 			return t
 		}
@@ -159,6 +171,9 @@ func withOf(n ast.SQLNode) *ast.With {
 // not on the client's own reference to the table: the text never names
 // it, or names it only as a common table expression.
 func (t statementText) settles(r tableRef) bool {
+	if t.elsewhere {
+		return false
+	}
 	if !mentions(t.raw, r.table) {
 		return true
 	}

@@ -67,6 +67,15 @@ func TestPreparedStatementsSettleRefusals(t *testing.T) {
 		{"nothing", "PREPARE p2 FROM 'SELECT * FROM demo2.vt'", 0},
 		{"nothing", "PREPARE p3 FROM 'SELECT * FROM demo.t WHERE 1=0'", 1142},
 		{"columns", "PREPARE p4 FROM 'SELECT a FROM demo.t'", 0},
+		// From a variable, the text the names were bound from is not the
+		// statement's: nothing is settled by its absence there.
+		{"nothing", "SET @q = 'SELECT * FROM demo.t WHERE 1=0'", 0},
+		{"nothing", "PREPARE p5 FROM @q", 1142},
+		{"nothing", "SET @q = 'SELECT * FROM t WHERE 1=0'", 0},
+		{"nothing", "PREPARE p6 FROM @q", 1142},
+		{"nothing", "SET @q = 'SELECT id FROM demo.u WHERE 1=0'", 0},
+		{"nothing", "PREPARE p7 FROM @q", 0},
+		{"nothing", "EXECUTE p7", 0},
 	})
 	ctx := context.Background()
 	c := e.conn("nothing", "pw", withDB("demo"))
