@@ -180,6 +180,20 @@ func (w *wrapped) CollationCoercibility(ctx *sql.Context) (sql.CollationID, byte
 	return sql.GetCoercibility(ctx, w.inner)
 }
 
+// args evaluates the engine's expression's arguments on row.
+func (w *wrapped) args(ctx *sql.Context, row sql.Row) ([]evaluated, error) {
+	kids := w.inner.Children()
+	args := make([]evaluated, len(kids))
+	for i, k := range kids {
+		v, err := k.Eval(ctx, row)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = evaluated{Expression: k, v: v}
+	}
+	return args, nil
+}
+
 // Dispose gives back what the engine's expression holds (a compiled regular
 // expression) when the plan is done with.
 func (w *wrapped) Dispose() {
@@ -197,14 +211,9 @@ func (c *capped) WithChildren(children ...sql.Expression) (sql.Expression, error
 }
 
 func (c *capped) Eval(ctx *sql.Context, row sql.Row) (any, error) {
-	kids := c.inner.Children()
-	args := make([]evaluated, len(kids))
-	for i, k := range kids {
-		v, err := k.Eval(ctx, row)
-		if err != nil {
-			return nil, err
-		}
-		args[i] = evaluated{Expression: k, v: v}
+	args, err := c.args(ctx, row)
+	if err != nil {
+		return nil, err
 	}
 	limit := maxAllowedPacket(ctx)
 	// A JSON document may be far larger written out than it is in memory

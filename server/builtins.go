@@ -152,14 +152,9 @@ func (f *fixed) WithChildren(children ...sql.Expression) (sql.Expression, error)
 }
 
 func (f *fixed) Eval(ctx *sql.Context, row sql.Row) (any, error) {
-	kids := f.inner.Children()
-	args := make([]evaluated, len(kids))
-	for i, k := range kids {
-		v, err := k.Eval(ctx, row)
-		if err != nil {
-			return nil, err
-		}
-		args[i] = evaluated{Expression: k, v: v}
+	args, err := f.args(ctx, row)
+	if err != nil {
+		return nil, err
 	}
 	v, err := f.fx.eval(ctx, f, args)
 	return v, toSQLError(err)

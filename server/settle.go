@@ -215,6 +215,9 @@ func (ps *planState) settle(w *walker, root sql.Node) error {
 	pending = append([]deferral(nil), pending...)
 	ps.settled = len(ps.deferrals)
 	ps.mu.Unlock()
+	if len(pending) == 0 {
+		return nil // the common case, on every statement
+	}
 	texts := map[string]statementText{}
 	for _, d := range pending {
 		if d.ref.table == "" || w.settle.reads[d.ref] || w.isView(d.ref) {
